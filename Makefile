@@ -1,0 +1,36 @@
+# make demo: train the tutorial's multi-layer perceptron and write its plots.
+# make test: the test suite. Both set up .venv and the Graphviz binaries on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-output
+
+.PHONY: demo test graphviz clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "symslow needs Python 3.10 or newer"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# The Graphviz binaries (dot) render the diagrams; apt-get installs them when we may, otherwise say how.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Graphviz with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  else \
+	    echo "Graphviz (the 'dot' program) is missing. Install it: 'sudo apt-get install graphviz' on Debian/Ubuntu, 'brew install graphviz' on macOS, or see https://graphviz.org/download/"; \
+	    exit 1; \
+	  fi; }
+
+demo: $(STAMP) graphviz
+	MPLBACKEND=Agg $(BIN)/python examples/multi_layer_perceptron.py --out $(DEMO_OUT)
+
+test: $(STAMP) graphviz
+	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache

@@ -1,0 +1,97 @@
+"""Backends: the SymPy printer, the array module and the device transfer of each.
+
+The generated code of every backend comes from the same SymPy formulas through SymPy's own printers
+(``NumPyPrinter``, ``CuPyPrinter``, ``JaxPrinter``). :class:`ArrayPrinterFixes` is the one place where symslow works
+around what those printers do not do for arrays.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import sympy
+from sympy.printing.numpy import CuPyPrinter, JaxPrinter, NumPyPrinter
+
+
+class ArrayPrinterFixes:
+    """Where SymPy's array printers fall short for elementwise code on arrays, and what symslow prints instead.
+
+    * ``Max``/``Min`` print as ``functools.reduce`` over a list: fine, but ``maximum(a, b)`` is direct.
+    * ``Heaviside`` prints as ``select`` over every branch; ``heaviside(x, h0)`` is one call.
+    * ``x**-1`` prints as ``x**(-1.0)``, slower than ``1/x``.
+    """
+
+    def _print_Max(self, expr):
+        return self._fold("maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("minimum", expr.args)
+
+    def _fold(self, name, args):
+        text = self._print(args[0])
+        for arg in args[1:]:
+            text = f"{self._module_format(self._module + '.' + name)}({text}, {self._print(arg)})"
+        return text
+
+    def _print_Heaviside(self, expr):
+        h0 = expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
+        return f"{self._module_format(self._module + '.heaviside')}({self._print(expr.args[0])}, {float(h0)!r})"
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -1:
+            return f"1/{self.parenthesize(expr.base, 1000)}"
+        return super()._print_Pow(expr, rational=rational)
+
+
+class NumPyCodePrinter(ArrayPrinterFixes, NumPyPrinter):
+    pass
+
+
+class CuPyCodePrinter(ArrayPrinterFixes, CuPyPrinter):
+    pass
+
+
+class JaxCodePrinter(ArrayPrinterFixes, JaxPrinter):
+    pass
+
+
+@dataclass
+class Backend:
+    """How generated code runs on one array library."""
+
+    name: str
+    printer: type
+    modules: dict[str, str]  # names in the generated code's namespace -> modules to import
+    to_device: Callable[[Any], Any] = np.asarray
+    to_host: Callable[[Any], Any] = np.asarray
+    jit: Callable[[Callable], Callable] = staticmethod(lambda f: f)
+    extra: dict = field(default_factory=dict)
+
+    def namespace(self) -> dict[str, Any]:
+        from . import runtime
+
+        names = {alias: importlib.import_module(module) for alias, module in self.modules.items()}
+        names["runtime"] = runtime
+        return names
+
+    def print_code(self, expr: sympy.Expr) -> str:
+        return self.printer({"fully_qualified_modules": True, "strict": True}).doprint(expr)
+
+
+_INSTALL = {"jax": "pip install symslow[jax]", "cupy": "pip install symslow[cupy] (needs a CUDA GPU)"}
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name`` ("numpy", "jax" or "cupy"); a clear error when its package is missing."""
+    if name == "numpy":
+        return Backend("numpy", NumPyCodePrinter, {"numpy": "numpy"})
+    if name in ("jax", "cupy"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise ImportError(f"Backend {name!r} needs the {name} package: {_INSTALL[name]}.") from None
+        raise NotImplementedError(f"Backend {name!r} is not available in this version of symslow.")
+    raise ValueError(f"Unknown backend {name!r}: choose 'numpy' or 'interpreter'.")

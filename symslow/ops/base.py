@@ -1,0 +1,491 @@
+"""What every op is made of: ``Operation``, elementwise ops defined by a SymPy formula, and broadcasting.
+
+An op is one class holding, in one place, its formula (``formula``), its shape rule (``infer_shape``), its gradient
+rule (``gradient``) and its NumPy evaluation for the interpreter (``compute``). Elementwise ops give only a scalar
+formula; the rest is derived from it:
+
+* the shape rule is NumPy broadcasting;
+* the partial derivatives come from ``sympy.diff``, simplified, once per op class;
+* the interpreter evaluates ``sympy.lambdify`` of the formula.
+
+Structural ops (matmul, reductions, softmax, ...) appear in formulas as small SymPy functions (:class:`OpFunction`)
+that print themselves for each backend and in LaTeX.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy
+
+from ..errors import LookupGradientError, ShapeError, describe
+from ..graph import Constant, Node, as_node, format_shape, get_default_graph
+
+# Gradient functions registered with @RegisterGradient("op_type"), the tutorial's way of extending the library.
+_registered_gradients: dict[str, Callable] = {}
+_registry_lock = threading.Lock()
+
+
+class OpFunction(sympy.Function):
+    """A structural op inside a SymPy formula: never evaluated by SymPy, printed by its op class.
+
+    Each op class and set of attributes (axes, shapes) gets its own subclass, made by
+    :meth:`Operation.function_for`: ``reduce_sum(x)`` in a formula carries its axes with it, and SymPy's printers
+    reach the op's ``print_code`` through ``_numpycode`` (and the CuPy and JAX variants).
+    """
+
+    op: type = None  # the Operation class this function stands for
+    attrs: dict = {}
+    is_real = True
+
+    @classmethod
+    def eval(cls, *args):
+        return None  # keep the function unevaluated: its meaning is in the op class
+
+    def _numpycode(self, printer) -> str:
+        return self.op.print_code(printer, *[printer._print(a) for a in self.args], **self.attrs)
+
+    _cupycode = _jaxcode = _numpycode
+
+    def _latex(self, printer) -> str:
+        return self.op.print_latex(printer, *[printer._print(a) for a in self.args], **self.attrs)
+
+    def _sympystr(self, printer) -> str:
+        args = [printer._print(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.attrs.items()]
+        return f"{self.op.op_type}({', '.join(args)})"
+
+
+_functions: dict = {}
+
+
+def call(printer, name: str, *args: str) -> str:
+    """``numpy.name(args)`` in the printer's array module (``cupy.name``, ``jax.numpy.name``)."""
+    return f"{printer._module_format(printer._module + '.' + name)}({', '.join(args)})"
+
+
+def module(printer) -> str:
+    """The printer's array module as generated code names it (``numpy``)."""
+    return printer._module_format(printer._module)
+
+
+def postfix(text: str) -> str:
+    """``text`` ready for a postfix like ``.T``: parenthesised unless it is a plain name."""
+    return text if text.isidentifier() else f"({text})"
+
+
+def broadcast_shapes(op_name: str, node_name: str, *shapes) -> tuple | None:
+    """NumPy's broadcasting rule on static shapes with unknown sizes (``None``), or ``ShapeError``."""
+    if any(shape is None for shape in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    result = []
+    for axis in range(rank):
+        sizes = [s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0]
+        known = {d for d in sizes if d is not None and d != 1}
+        if len(known) > 1:
+            listed = " and ".join(format_shape(s) for s in shapes)
+            raise ShapeError(
+                f"Op {op_name} (node {node_name!r}): shapes {listed} cannot be broadcast together "
+                f"(sizes {sorted(known)} on axis {axis - rank})."
+            )
+        if known:
+            result.append(known.pop())
+        elif all(d == 1 for d in sizes):
+            result.append(1)
+        else:
+            result.append(None)  # unknown sizes that might be 1: unknown result
+    return tuple(result)
+
+
+def result_dtype(*dtypes, floating: bool = False):
+    """NumPy's promotion of the input dtypes; ``floating`` ops (log, exp, ...) turn integers into float64."""
+    known = [np.dtype(d) for d in dtypes if d is not None]
+    if not known:
+        return np.float64
+    dtype = np.result_type(*known)
+    if floating and dtype.kind not in "fc":
+        dtype = np.dtype(np.float64)
+    return dtype.type
+
+
+class Operation(Node):
+    """A node computed from its input nodes.
+
+    Subclass it the tutorial's way, with ``compute()`` and a gradient registered by ``@RegisterGradient``:
+
+    Example:
+        >>> import symslow as ts
+        >>> class cube(ts.Operation):
+        ...     def __init__(self, x):
+        ...         super().__init__([x])
+        ...     def compute(self, x_value):
+        ...         return x_value ** 3
+        >>> @ts.RegisterGradient("cube")
+        ... def _cube_gradient(op, grad):
+        ...     x = op.inputs[0].output
+        ...     return [grad * 3 * x * x]
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> y = cube(x)
+        >>> (dy,) = ts.gradients(y, [x])
+        >>> ts.Session().run([y, dy], {x: 2.0})
+        [array(8.), array(12.)]
+
+    A built-in op also defines ``formula`` (its SymPy expression), ``infer_shape`` and ``gradient`` in the same
+    class; see :class:`ElementwiseOp` for the short form of elementwise ops.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.op_type = cls.__dict__.get("op_type", cls.__name__)
+        cls.default_name = cls.__dict__.get("default_name", cls.op_type)
+
+    @classmethod
+    def function_for(cls, **attrs) -> type:
+        """The SymPy function standing for this op with these attributes (one class per op and attributes)."""
+        key = (cls, tuple(sorted(attrs.items())))
+        function = _functions.get(key)
+        if function is None:
+            function = type(cls.op_type, (OpFunction,), {"op": cls, "attrs": dict(attrs)})
+            _functions[key] = function
+        return function
+
+    @classmethod
+    def print_latex(cls, printer, *args: str, **attrs) -> str:
+        """How a structural op typesets: ``\\operatorname{name}(args)`` unless the op says better (``X W``, ``Σ_j``)."""
+        name = cls.op_type.replace("_", r"\_")
+        return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
+
+    def __init__(self, input_nodes: Sequence[Any] = (), name: str | None = None):
+        graph = next((n.graph for n in input_nodes if isinstance(n, Node)), None) or get_default_graph()
+        inputs = [as_node(value, graph) for value in input_nodes]
+        self._prospective_name = graph._unique_name(name or self.default_name)
+        self.shape = self.infer_shape(*[n.shape for n in inputs])
+        self.dtype = self.infer_dtype(*[n.dtype for n in inputs])
+        super().__init__(inputs, name, graph=graph)
+        self._expr = None
+
+    # the formula ---------------------------------------------------------------------------------------------------
+    @property
+    def expr(self) -> sympy.Expr:
+        """The op's formula in its inputs' symbols (scalar constants appear as numbers)."""
+        if self._expr is None:
+            self._expr = self.formula(*[operand(n) for n in self.input_nodes])
+        return self._expr
+
+    def formula(self, *inputs: sympy.Expr) -> sympy.Expr:
+        """The op as a SymPy expression of its inputs; a user op with only ``compute()`` is an opaque function."""
+        return sympy.Function(self.op_type, real=True)(*inputs)
+
+    @property
+    def has_formula(self) -> bool:
+        """Whether the compiler can print this op (a user op defined by ``compute()`` alone cannot)."""
+        return type(self).formula is not Operation.formula
+
+    # the shape and dtype rules -------------------------------------------------------------------------------------
+    def infer_shape(self, *input_shapes) -> tuple | None:
+        """Static shape of the result; unknown unless an op says otherwise."""
+        return None
+
+    def infer_dtype(self, *input_dtypes):
+        return result_dtype(*input_dtypes)
+
+    def shape_error(self, message: str) -> ShapeError:
+        """A ``ShapeError`` that names this op and node."""
+        name = getattr(self, "name", None) or self._prospective_name
+        return ShapeError(f"Op {self.op_type} (node {name!r}): {message}")
+
+    # the gradient rule -------------------------------------------------------------------------------------------
+    def gradient(self, grad: Node, index: int) -> Node | None:
+        """The vector-Jacobian product for input ``index``: a node, or ``None`` when there is no contribution."""
+        rule = _registered_gradients.get(self.op_type)
+        if rule is None:
+            raise LookupGradientError(
+                f"No gradient is defined for op {describe(self)}: register one with @RegisterGradient({self.op_type!r})."
+            )
+        grads = rule(self, grad)
+        if isinstance(grads, Node) or grads is None:
+            grads = [grads]
+        grads = list(grads)
+        if len(grads) != len(self.input_nodes):
+            raise LookupGradientError(
+                f"The gradient function of op {describe(self)} returned {len(grads)} gradients "
+                f"for {len(self.input_nodes)} inputs."
+            )
+        value = grads[index]
+        return None if value is None else as_node(value, self.graph)
+
+    # evaluation by the interpreter ---------------------------------------------------------------------------------
+    def compute(self, *input_values):
+        raise NotImplementedError(f"Op {describe(self)} defines no compute().")
+
+
+def _registered_gradient_of(op: Operation) -> Callable | None:
+    return _registered_gradients.get(op.op_type)
+
+
+class RegisterGradient:
+    """Decorator registering the gradient function of an op type, as in the tutorial and TensorFlow 1.
+
+    The function takes ``(op, grad)`` and returns one gradient per input (a list, ``None`` for no gradient). It
+    builds graph nodes: ``op.inputs[i].output`` and ``op.output`` stand for the values in the run, and NumPy
+    functions applied to them (``np.sum``, ``np.log``, ``.T``, ``.dot``) build the matching nodes.
+    """
+
+    def __init__(self, op_type: str):
+        if not isinstance(op_type, str) or not op_type:
+            raise TypeError(f"RegisterGradient takes an op type name (a string), not {op_type!r}.")
+        self.op_type = op_type
+
+    def __call__(self, function: Callable) -> Callable:
+        with _registry_lock:
+            _registered_gradients[self.op_type] = function
+        return function
+
+
+def operand(node: Node) -> sympy.Expr:
+    """What stands for ``node`` in its consumers' formulas: its symbol, or its number if it is a scalar constant."""
+    if isinstance(node, Constant):
+        number = node.scalar()
+        if number is not None:
+            return number
+    return node.symbol
+
+
+class ElementwiseOp(Operation):
+    """An op applied element by element, defined by a scalar formula alone.
+
+    Subclasses define ``formula`` as a function of SymPy symbols; inputs broadcast as in NumPy.
+
+    ``derivative_through_output = True`` asks for the derivative written through the op's output ``y`` where SymPy
+    can (``y (1 - y)`` for sigmoid instead of ``e^{-x}/(1 + e^{-x})^2``, which is NaN at x = -1000).
+
+    Example:
+        >>> import sympy, symslow as ts
+        >>> class softplus(ts.ElementwiseOp):
+        ...     def formula(x):
+        ...         return sympy.log(1 + sympy.exp(x))
+        >>> softplus.derivatives()
+        [exp(x)/(exp(x) + 1)]
+    """
+
+    derivative_through_output = False
+    floating = False  # True: integer inputs give a float result (log, exp, ...)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "formula" in cls.__dict__ and not isinstance(cls.__dict__["formula"], staticmethod):
+            cls.formula = staticmethod(cls.__dict__["formula"])
+
+    def __init__(self, *inputs: Any, name: str | None = None):
+        arity = len(self.arg_symbols())
+        if len(inputs) != arity:
+            raise TypeError(f"{self.op_type} takes {arity} input(s), got {len(inputs)}.")
+        super().__init__(inputs, name)
+
+    def infer_shape(self, *input_shapes):
+        return broadcast_shapes(self.op_type, self._prospective_name, *input_shapes)
+
+    def infer_dtype(self, *input_dtypes):
+        return result_dtype(*input_dtypes, floating=self.floating)
+
+    @classmethod
+    def arg_symbols(cls) -> list[sympy.Symbol]:
+        """The formula's arguments as real SymPy symbols named after its parameters."""
+        params = inspect.signature(cls.formula).parameters
+        return [sympy.Symbol(p, real=True) for p in params]
+
+    @classmethod
+    def output_symbol(cls) -> sympy.Symbol:
+        """The symbol of the op's output in derivatives written through it."""
+        return sympy.Symbol("y", real=True)
+
+    @classmethod
+    def derivatives(cls) -> list[sympy.Expr]:
+        """The partial derivative of the formula in each argument, derived by SymPy once per class."""
+        if "_derivatives" not in cls.__dict__:
+            args = cls.arg_symbols()
+            f = cls.formula(*args)
+            derived = []
+            for x in args:
+                d = sympy.diff(f, x)
+                if cls.derivative_through_output:
+                    d = _through_output(d, f, x, cls.output_symbol())
+                derived.append(sympy.simplify(d))
+            cls._derivatives = derived
+        return cls._derivatives
+
+    def local_derivative(self, index: int) -> sympy.Expr:
+        """∂(this node)/∂(input ``index``) in the symbols of this node's inputs and of the node itself."""
+        replacements = {a: operand(n) for a, n in zip(self.arg_symbols(), self.input_nodes)}
+        replacements[self.output_symbol()] = self.symbol
+        return self.derivatives()[index].xreplace(replacements)
+
+    def gradient(self, grad: Node, index: int) -> Node | None:
+        if _registered_gradient_of(self) is not None:
+            return super().gradient(grad, index)
+        from .reduce import sum_to
+
+        derivative = self.local_derivative(index)
+        if derivative == 0:
+            return None
+        contribution = elementwise_expr(grad.symbol * derivative, [grad, *self.input_nodes, self], f"{self.op_type}_grad")
+        return sum_to(contribution, self.input_nodes[index])
+
+    def compute(self, *input_values):
+        return evaluate_elementwise(self.expr, self.input_nodes, input_values)
+
+
+def evaluate_elementwise(expr: sympy.Expr, input_nodes: Sequence[Node], input_values: Sequence) -> np.ndarray:
+    """The interpreter's evaluation of an elementwise formula: ``sympy.lambdify`` on the inputs' values."""
+    symbols = [operand(n) for n in input_nodes]
+    keep = [i for i, s in enumerate(symbols) if isinstance(s, sympy.Symbol)]
+    key = (expr, tuple(symbols[i] for i in keep))
+    function = _lambdified.get(key)
+    if function is None:
+        function = sympy.lambdify([symbols[i] for i in keep], expr, modules="numpy")
+        _lambdified[key] = function
+    values = [input_values[i] for i in keep]
+    result = function(*values)
+    shape = np.broadcast_shapes(*[np.shape(v) for v in input_values]) if input_values else ()
+    return np.broadcast_to(result, shape) if np.shape(result) != shape else np.asarray(result)
+
+
+_lambdified: dict = {}
+
+
+def _through_output(derivative: sympy.Expr, f: sympy.Expr, x: sympy.Symbol, y: sympy.Symbol) -> sympy.Expr:
+    """Rewrite ``derivative`` (a function of ``x``) as a function of ``y = f(x)`` when SymPy finds one."""
+    candidate = derivative.subs(f, y)
+    if x not in candidate.free_symbols:
+        return candidate
+    for inverse in sympy.solve(sympy.Eq(y, f), x):
+        candidate = sympy.factor(sympy.cancel(sympy.expand(derivative.subs(x, inverse))))
+        if x not in candidate.free_symbols and sympy.simplify(candidate.subs(y, f) - derivative) == 0:
+            return candidate
+    return derivative
+
+
+class ElementwiseExpr(Operation):
+    """An elementwise node whose formula is any SymPy expression of its inputs' symbols.
+
+    Gradient nodes of elementwise ops are of this kind (``grad * y * (1 - y)``), so their own derivatives come from
+    ``sympy.diff`` as well, and gradients of gradients work.
+    """
+
+    op_type = "elementwise"
+
+    def __init__(self, expr: sympy.Expr, input_nodes: Sequence[Node], name: str | None = None):
+        self._formula = sympy.sympify(expr)
+        super().__init__(input_nodes, name)
+
+    def formula(self, *inputs):
+        return self._formula
+
+    def infer_shape(self, *input_shapes):
+        return broadcast_shapes(self.op_type, self._prospective_name, *input_shapes)
+
+    def infer_dtype(self, *input_dtypes):
+        return result_dtype(*input_dtypes, floating=True)
+
+    def gradient(self, grad: Node, index: int) -> Node | None:
+        from .reduce import sum_to
+
+        x = self.input_nodes[index]
+        derivative = sympy.diff(self.expr, operand(x)) if isinstance(operand(x), sympy.Symbol) else 0
+        if derivative == 0:
+            return None
+        contribution = elementwise_expr(grad.symbol * derivative, [grad, *self.input_nodes], f"{self.default_name}_grad")
+        return sum_to(contribution, x)
+
+    def compute(self, *input_values):
+        return evaluate_elementwise(self.expr, self.input_nodes, input_values)
+
+
+def elementwise_expr(expr: sympy.Expr, candidates: Sequence[Node], name: str) -> Node:
+    """A node computing ``expr``; its inputs are the candidates whose symbols occur in it.
+
+    Returns the candidate itself when ``expr`` is just its symbol (``grad * 1`` is ``grad``).
+    """
+    free = expr.free_symbols
+    inputs = []
+    for node in candidates:
+        if node.symbol in free and node not in inputs:
+            inputs.append(node)
+    for node in inputs:
+        if expr == node.symbol:
+            return node
+    if not inputs:
+        raise ValueError(f"elementwise_expr: {expr} uses none of the nodes it was given")
+    return ElementwiseExpr(expr, inputs, name)
+
+
+def elementwise(name: str, formula: Callable[..., sympy.Expr], *, derivative_through_output: bool = False) -> type:
+    """Make a new elementwise op from a scalar SymPy formula alone; use it and train through it at once.
+
+    Args:
+        name: the op's name (its op type and the default name of its nodes).
+        formula: a function from SymPy symbols to a SymPy expression, one argument per input.
+        derivative_through_output: write the derivative through the op's output where SymPy can.
+
+    Example:
+        >>> import sympy, symslow as ts
+        >>> softplus = ts.elementwise("softplus", lambda x: sympy.log(1 + sympy.exp(x)))
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> y = softplus(x)
+        >>> y.expr
+        log(exp(x) + 1)
+        >>> (dy,) = ts.gradients(y, [x])
+        >>> float(ts.Session().run(dy, {x: 0.0}))
+        0.5
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"elementwise() takes a non-empty name, not {name!r}.")
+    if not callable(formula):
+        raise TypeError(f"elementwise({name!r}, formula): formula must be a function of SymPy symbols.")
+    attributes = {
+        "formula": staticmethod(formula),
+        "derivative_through_output": derivative_through_output,
+        "__doc__": f"Elementwise op {name}: {formula(*_probe_symbols(formula))}.",
+        "__module__": getattr(formula, "__module__", __name__),
+    }
+    return type(name, (ElementwiseOp,), attributes)
+
+
+def _probe_symbols(formula: Callable) -> list[sympy.Symbol]:
+    return [sympy.Symbol(p, real=True) for p in inspect.signature(formula).parameters]
+
+
+# NumPy functions applied to nodes build nodes: the tutorial's gradient functions are NumPy code ---------------------
+def ufunc_to_op(ufunc) -> Callable | None:
+    from . import elementwise as ew
+    from .linalg import matmul
+
+    table = {
+        np.add: ew.add, np.subtract: ew.subtract, np.multiply: ew.multiply, np.true_divide: ew.divide,
+        np.negative: ew.negative, np.log: ew.log, np.exp: ew.exp, np.tanh: ew.tanh, np.sqrt: ew.sqrt,
+        np.square: ew.square, np.power: ew.pow, np.maximum: ew.maximum, np.matmul: matmul,
+    }
+    return table.get(ufunc)
+
+
+def array_function_to_op(func) -> Callable | None:
+    from .linalg import matmul, reshape, transpose
+    from .reduce import reduce_mean, reduce_sum
+
+    def _sum(x, axis=None, keepdims=False, **_):
+        return reduce_sum(x, axis=axis, keepdims=keepdims)
+
+    def _mean(x, axis=None, keepdims=False, **_):
+        return reduce_mean(x, axis=axis, keepdims=keepdims)
+
+    table = {
+        np.sum: _sum, np.mean: _mean, np.dot: matmul, np.matmul: matmul,
+        np.reshape: lambda x, shape, **_: reshape(x, shape),
+        np.transpose: lambda x, axes=None: transpose(x, axes),
+    }
+    return table.get(func)

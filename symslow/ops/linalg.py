@@ -1,0 +1,225 @@
+"""Linear algebra: matmul, transpose, reshape.
+
+Plain SymPy symbols commute (``X*W == W*X``), so the matrix product is its own function in formulas, never ``*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..graph import Node, as_shape, format_shape
+from .base import Operation, call, postfix
+
+
+class matmul(Operation):
+    """Matrix product ``a @ b`` of 1-D and 2-D operands, as NumPy's ``matmul``.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> A = ts.Variable([[1, 0], [0, -1]])
+        >>> b = ts.Variable([1, 1])
+        >>> x = ts.placeholder()
+        >>> z = ts.add(ts.matmul(A, x), b)
+        >>> ts.Session().run(z, {x: [1, 2]})
+        array([ 2., -1.])
+    """
+
+    def __init__(self, a: Any, b: Any, name: str | None = None):
+        super().__init__([a, b], name)
+
+    def infer_shape(self, a, b):
+        for shape in (a, b):
+            if shape is not None and len(shape) not in (1, 2):
+                raise self.shape_error(f"takes 1-D or 2-D operands, got shapes {format_shape(a)} and {format_shape(b)}.")
+        if a is None or b is None:
+            return None
+        inner_a, inner_b = a[-1], b[0]
+        if inner_a is not None and inner_b is not None and inner_a != inner_b:
+            raise self.shape_error(
+                f"shapes {format_shape(a)} and {format_shape(b)} are not aligned ({inner_a} != {inner_b})."
+            )
+        return a[:-1] + b[1:]
+
+    def formula(self, a, b):
+        return self.function_for()(a, b)
+
+    @staticmethod
+    def print_code(printer, a, b):
+        return f"{postfix(a)} @ {postfix(b)}"
+
+    @staticmethod
+    def print_latex(printer, a, b):
+        return f"{a} {b}"
+
+    def gradient(self, grad, index):
+        from .elementwise import multiply
+
+        a, b = self.input_nodes
+        if a.shape is None or b.shape is None:
+            return matmul_vjp(grad, a, b, index)
+        ranks = (len(a.shape), len(b.shape))
+        if ranks == (2, 2):
+            return matmul(grad, transpose(b)) if index == 0 else matmul(transpose(a), grad)
+        if ranks == (2, 1):  # (m, k) @ (k,) -> (m,)
+            return multiply(reshape(grad, (-1, 1)), b) if index == 0 else matmul(transpose(a), grad)
+        if ranks == (1, 2):  # (k,) @ (k, n) -> (n,)
+            return matmul(b, grad) if index == 0 else multiply(reshape(a, (-1, 1)), grad)
+        return multiply(grad, b) if index == 0 else multiply(grad, a)
+
+    def compute(self, a, b):
+        return np.matmul(a, b)
+
+
+class matmul_vjp(Operation):
+    """The gradient of a matmul whose operand ranks were unknown when the graph was built (decided at run time)."""
+
+    def __init__(self, grad: Node, a: Node, b: Node, index: int, name: str | None = None):
+        self.index = index
+        super().__init__([grad, a, b], name)
+
+    def infer_shape(self, g, a, b):
+        return (a, b)[self.index]
+
+    def formula(self, g, a, b):
+        return self.function_for(index=self.index)(g, a, b)
+
+    @staticmethod
+    def print_code(printer, g, a, b, index):
+        return f"runtime.matmul_vjp({g}, {a}, {b}, {index})"
+
+    @staticmethod
+    def print_latex(printer, g, a, b, index):
+        return f"{g} {b}^T" if index == 0 else f"{a}^T {g}"
+
+    def gradient(self, grad, index):
+        raise NotImplementedError(
+            f"Second derivatives through matmul {self.input_nodes[1].name!r} @ {self.input_nodes[2].name!r} need "
+            "operands of known rank: give the placeholder a shape, e.g. placeholder(shape=(None, 2))."
+        )
+
+    def compute(self, g, a, b):
+        from .. import runtime
+
+        return runtime.matmul_vjp(np.asarray(g), np.asarray(a), np.asarray(b), self.index)
+
+
+class transpose(Operation):
+    """Permute the axes (reverse them when ``perm`` is None); ``x.T`` for a matrix.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> ts.Session().run(ts.transpose(ts.constant([[1, 2, 3]])))
+        array([[1],
+               [2],
+               [3]])
+    """
+
+    def __init__(self, x: Any, perm: Any = None, name: str | None = None):
+        self.perm = None if perm is None else tuple(int(p) for p in perm)
+        super().__init__([x], name)
+
+    def infer_shape(self, shape):
+        if shape is None:
+            return None
+        if self.perm is None:
+            return tuple(reversed(shape))
+        if sorted(self.perm) != list(range(len(shape))):
+            raise self.shape_error(f"perm {self.perm} is not a permutation of the axes of shape {format_shape(shape)}.")
+        return tuple(shape[p] for p in self.perm)
+
+    def formula(self, x):
+        return self.function_for(perm=self.perm)(x)
+
+    @staticmethod
+    def print_code(printer, x, perm):
+        return f"{postfix(x)}.T" if perm is None else call(printer, "transpose", x, repr(perm))
+
+    @staticmethod
+    def print_latex(printer, x, perm):
+        return rf"\left({x}\right)^{{T}}" if not x.isalnum() else f"{x}^{{T}}"
+
+    def gradient(self, grad, index):
+        if self.perm is None:
+            return transpose(grad)
+        return transpose(grad, tuple(int(i) for i in np.argsort(self.perm)))
+
+    def compute(self, x):
+        return np.transpose(x, self.perm)
+
+
+class reshape(Operation):
+    """Give ``x`` a new shape with the same number of elements (one size may be -1).
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> ts.reshape(ts.constant([1, 2, 3, 4]), (2, -1)).shape
+        (2, 2)
+    """
+
+    def __init__(self, x: Any, shape: Any, name: str | None = None):
+        self.target = tuple(int(d) for d in ((shape,) if isinstance(shape, int) else shape))
+        if sum(d == -1 for d in self.target) > 1 or any(d < -1 for d in self.target):
+            raise ValueError(f"reshape: {shape!r} has more than one -1 or a negative size.")
+        super().__init__([x], name)
+
+    def infer_shape(self, shape):
+        known = int(np.prod([d for d in self.target if d != -1]))
+        if shape is not None and None not in shape:
+            size = int(np.prod(shape))
+            if (-1 not in self.target and size != known) or (-1 in self.target and (known == 0 or size % known)):
+                raise self.shape_error(f"cannot reshape {format_shape(shape)} ({size} elements) to {self.target}.")
+            return tuple(size // known if d == -1 else d for d in self.target)
+        return tuple(None if d == -1 else d for d in self.target)
+
+    def formula(self, x):
+        return self.function_for(shape=self.target)(x)
+
+    @staticmethod
+    def print_code(printer, x, shape):
+        return call(printer, "reshape", x, repr(shape))
+
+    @staticmethod
+    def print_latex(printer, x, shape):
+        return x
+
+    def gradient(self, grad, index):
+        return reshape_like(grad, self.input_nodes[0])
+
+    def compute(self, x):
+        return np.reshape(x, self.target)
+
+
+class reshape_like(Operation):
+    """Reshape ``x`` to the shape of ``like`` (the gradient of a reshape)."""
+
+    def __init__(self, x: Node, like: Node, name: str | None = None):
+        super().__init__([x, like], name)
+
+    def infer_shape(self, x, like):
+        return like
+
+    def infer_dtype(self, x, like):
+        return x
+
+    def formula(self, x, like):
+        shape = self.shape if self.shape is not None and None not in self.shape else None
+        return self.function_for(shape=shape)(x, like)
+
+    @staticmethod
+    def print_code(printer, x, like, shape):
+        return call(printer, "reshape", x, repr(shape) if shape is not None else call(printer, "shape", like))
+
+    @staticmethod
+    def print_latex(printer, x, like, shape):
+        return x
+
+    def gradient(self, grad, index):
+        return reshape_like(grad, self.input_nodes[0]) if index == 0 else None
+
+    def compute(self, x, like):
+        return np.reshape(x, np.shape(like))

@@ -1,0 +1,126 @@
+"""Neural-network ops: softmax, log-softmax and the cross-entropy built on them.
+
+Both are ops of their own rather than compositions because of numerical stability: they subtract the maximum
+before exponentiating, and ``log(softmax(z))`` is built as ``log_softmax(z)``, finite for logits of any size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..graph import Node, as_node
+from .base import Operation, elementwise_expr, module, result_dtype
+from .reduce import reduce_sum
+
+
+class softmax(Operation):
+    """exp(x) / Σ exp(x) along ``axis`` (the last by default), computed without overflow.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> ts.Session().run(ts.softmax(ts.constant([[0.0, 1000.0]])))
+        array([[0., 1.]])
+    """
+
+    def __init__(self, x: Any, axis: int = -1, name: str | None = None):
+        self.axis = int(axis)
+        super().__init__([x], name)
+
+    def infer_shape(self, shape):
+        if shape is not None and not -len(shape) <= self.axis < max(len(shape), 1):
+            raise self.shape_error(f"axis {self.axis} is out of range for shape {shape}.")
+        return shape
+
+    def infer_dtype(self, dtype):
+        return result_dtype(dtype, floating=True)
+
+    def formula(self, x):
+        return self.function_for(axis=self.axis)(x)
+
+    @staticmethod
+    def print_code(printer, x, axis):
+        return f"runtime.softmax({module(printer)}, {x}, {axis})"
+
+    @staticmethod
+    def print_latex(printer, x, axis):
+        return rf"\operatorname{{softmax}}\left({x}\right)"
+
+    def gradient(self, grad, index):
+        # y ⊙ (g - Σ_axis g ⊙ y): the Jacobian of softmax applied to g
+        y = self
+        weighted = reduce_sum(grad * y, axis=self.axis, keepdims=True)
+        return elementwise_expr(y.symbol * (grad.symbol - weighted.symbol), [y, grad, weighted], "softmax_grad")
+
+    def compute(self, x):
+        import numpy as np
+
+        from .. import runtime
+
+        return runtime.softmax(np, np.asarray(x, dtype=float), self.axis)
+
+
+class log_softmax(Operation):
+    """log softmax(x) along ``axis``, as x - max - log Σ exp(x - max): finite for logits of any size.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> ts.Session().run(ts.log(ts.softmax(ts.constant([0.0, 1000.0]))))
+        array([-1000.,     0.])
+    """
+
+    def __init__(self, x: Any, axis: int = -1, name: str | None = None):
+        self.axis = int(axis)
+        super().__init__([x], name)
+
+    infer_shape = softmax.infer_shape
+    infer_dtype = softmax.infer_dtype
+
+    def formula(self, x):
+        return self.function_for(axis=self.axis)(x)
+
+    @staticmethod
+    def print_code(printer, x, axis):
+        return f"runtime.log_softmax({module(printer)}, {x}, {axis})"
+
+    @staticmethod
+    def print_latex(printer, x, axis):
+        return rf"\log \operatorname{{softmax}}\left({x}\right)"
+
+    def gradient(self, grad, index):
+        # g - softmax(x) Σ_axis g, with softmax(x) = exp(log_softmax(x))
+        import sympy
+
+        total = reduce_sum(grad, axis=self.axis, keepdims=True)
+        return elementwise_expr(
+            grad.symbol - sympy.exp(self.symbol) * total.symbol, [grad, self, total], "log_softmax_grad"
+        )
+
+    def compute(self, x):
+        import numpy as np
+
+        from .. import runtime
+
+        return runtime.log_softmax(np, np.asarray(x, dtype=float), self.axis)
+
+
+def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, axis: int = -1, name: str | None = None) -> Node:
+    """Cross-entropy between ``labels`` (probabilities) and softmax(``logits``), one value per row.
+
+    ``-Σ labels ⊙ log softmax(logits)`` along ``axis``, computed through the stable ``log_softmax``.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> loss = tf.nn.softmax_cross_entropy_with_logits(labels=[[0.0, 1.0]], logits=[[0.0, 0.0]])
+        >>> tf.Session().run(loss).round(4)
+        array([0.6931])
+    """
+    if labels is None or logits is None:
+        raise TypeError("softmax_cross_entropy_with_logits takes labels= and logits= (both by name).")
+    logits = as_node(logits)
+    labels = as_node(labels, logits.graph)
+    from .elementwise import negative
+
+    return negative(reduce_sum(labels * log_softmax(logits, axis=axis), axis=axis), name=name or "cross_entropy")

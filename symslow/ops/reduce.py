@@ -1,0 +1,296 @@
+"""Reductions and their transposes: reduce_sum, reduce_mean, and the broadcasts that run them backwards.
+
+The transpose of a sum is a broadcast (``broadcast_like``), and the transpose of a broadcast is a sum
+(``sum_to``, the un-broadcast that makes a bias gradient sum over the batch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from ..graph import Node, as_node, format_shape
+from .base import Operation, call, module, operand, result_dtype
+
+
+def normalize_axis(axis: Any, rank: int | None, op: Operation) -> tuple[int, ...] | None:
+    """``None`` (all axes) or a sorted tuple of axes, non-negative when the rank is known."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if not all(isinstance(a, int) for a in axes):
+        raise op.shape_error(f"axis must be None, an int or a tuple of ints, not {axis!r}.")
+    if rank is not None:
+        for a in axes:
+            if not -rank <= a < rank:
+                raise op.shape_error(f"axis {a} is out of range for an input of rank {rank}.")
+        axes = tuple(sorted(a % rank for a in axes))
+    if len(set(axes)) != len(axes):
+        raise op.shape_error(f"axis {axis!r} repeats an axis.")
+    return axes
+
+
+def reduced_shape(shape, axis, keepdims):
+    if shape is None:
+        return None
+    if axis is None:
+        return tuple(1 for _ in shape) if keepdims else ()
+    if any(a < 0 for a in axis):
+        return None
+    return tuple((1 if keepdims else None) if i in axis else d for i, d in enumerate(shape) if keepdims or i not in axis)
+
+
+class reduce_sum(Operation):
+    """Sum over ``axis`` (None: all axes; an int; a tuple), keeping the reduced axes as size 1 if ``keepdims``.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> ts.Session().run([ts.reduce_sum(x), ts.reduce_sum(x, axis=1), ts.reduce_sum(x, 0, keepdims=True)])
+        [array(10.), array([3., 7.]), array([[4., 6.]])]
+    """
+
+    def __init__(self, x: Any, axis: Any = None, keepdims: bool = False, name: str | None = None):
+        self.axis_argument, self.keepdims = axis, bool(keepdims)
+        super().__init__([x], name)
+
+    def infer_shape(self, shape):
+        self.axis = normalize_axis(self.axis_argument, None if shape is None else len(shape), self)
+        return reduced_shape(shape, self.axis, self.keepdims)
+
+    def formula(self, x):
+        return self.function_for(axis=self.axis, keepdims=self.keepdims)(x)
+
+    @staticmethod
+    def print_code(printer, x, axis, keepdims):
+        return call(printer, "sum", x, f"axis={axis!r}", f"keepdims={keepdims}") if keepdims else (
+            call(printer, "sum", x, f"axis={axis!r}") if axis is not None else call(printer, "sum", x))
+
+    @staticmethod
+    def print_latex(printer, x, axis, keepdims):
+        index = "" if axis is None else "_{" + ",".join("ijklmn"[a] if 0 <= a < 6 else str(a) for a in axis) + "}"
+        return rf"\sum{index} {x}" if x.replace("_", "").replace("{", "").replace("}", "").isalnum() else rf"\sum{index} \left({x}\right)"
+
+    def gradient(self, grad, index):
+        return broadcast_like(grad, self.input_nodes[0], axis=None if self.keepdims else self.axis)
+
+    def compute(self, x):
+        import numpy as np
+
+        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+
+
+class count(Operation):
+    """The number of elements a reduction over ``axis`` takes together (for a mean whose shape is not static)."""
+
+    def __init__(self, x: Node, axis: tuple | None, name: str | None = None):
+        self.axis = axis
+        super().__init__([x], name)
+
+    def infer_shape(self, shape):
+        return ()
+
+    def infer_dtype(self, dtype):
+        return result_dtype(float)
+
+    def formula(self, x):
+        return self.function_for(axis=self.axis)(x)
+
+    @staticmethod
+    def print_code(printer, x, axis):
+        return f"runtime.count({x}, {axis!r})"
+
+    @staticmethod
+    def print_latex(printer, x, axis):
+        return rf"\left|{x}\right|"
+
+    def gradient(self, grad, index):
+        return None  # a count does not change with the values
+
+    def compute(self, x):
+        from .. import runtime
+
+        return float(runtime.count(x, self.axis))
+
+
+def reduce_mean(x: Any, axis: Any = None, keepdims: bool = False, name: str | None = None) -> Node:
+    """Mean over ``axis``: a sum divided by the number of elements summed (made of primitives).
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> ts.Session().run(ts.reduce_mean(x, axis=0), {x: [[1, 2], [3, 6]]})
+        array([2., 4.])
+    """
+    from .elementwise import divide
+
+    x = as_node(x)
+    total = reduce_sum(x, axis=axis, keepdims=keepdims)
+    axes = total.axis
+    sizes = x.shape if axes is None or x.shape is None else [x.shape[a] for a in axes]
+    if sizes is not None and None not in sizes and all(a >= 0 for a in axes or ()):
+        n = 1
+        for size in sizes:
+            n *= size
+        return divide(total, float(n), name=name or "reduce_mean")
+    return divide(total, count(x, axes), name=name or "reduce_mean")
+
+
+class broadcast_like(Operation):
+    """Broadcast ``g`` to the shape of ``like``, first re-inserting the ``axis`` a reduction removed.
+
+    The transpose of ``reduce_sum``: it carries a sum's gradient back to the shape of the summed input.
+    """
+
+    def __init__(self, g: Node, like: Node, axis: tuple | None = None, name: str | None = None):
+        self.axis = axis
+        super().__init__([g, like], name)
+
+    def infer_shape(self, g_shape, like_shape):
+        return like_shape
+
+    def infer_dtype(self, g_dtype, like_dtype):
+        return result_dtype(g_dtype, like_dtype)
+
+    def formula(self, g, like):
+        shape = self.shape if self.shape is not None and None not in self.shape else None
+        return self.function_for(axis=self.axis, shape=shape)(g, like)
+
+    @staticmethod
+    def print_code(printer, g, like, axis, shape):
+        if axis is not None:
+            g = call(printer, "expand_dims", g, repr(axis))
+        target = repr(shape) if shape is not None else call(printer, "shape", like)
+        return call(printer, "broadcast_to", g, target)
+
+    @staticmethod
+    def print_latex(printer, g, like, axis, shape):
+        return g
+
+    def gradient(self, grad, index):
+        if index == 1:
+            return None  # only the shape of `like` is used
+        return reduce_sum(grad, axis=self.axis, keepdims=False) if self.axis is not None else sum_to(grad, self.input_nodes[0])
+
+    def compute(self, g, like):
+        import numpy as np
+
+        if self.axis is not None:
+            g = np.expand_dims(g, self.axis)
+        return np.broadcast_to(g, np.shape(like))
+
+
+class sum_to_op(Operation):
+    """Sum ``g`` down to the shape of ``like``: the transpose of broadcasting (un-broadcast)."""
+
+    op_type = "sum_to"
+
+    def __init__(self, g: Node, like: Node, name: str | None = None):
+        super().__init__([g, like], name)
+
+    def infer_shape(self, g_shape, like_shape):
+        return like_shape
+
+    def infer_dtype(self, g_dtype, like_dtype):
+        return result_dtype(g_dtype)
+
+    def formula(self, g, like):
+        return self.function_for(plan=_static_sum_plan(self.input_nodes[0].shape, self.input_nodes[1].shape))(g, like)
+
+    @staticmethod
+    def print_code(printer, g, like, plan):
+        if plan is None:
+            return f"runtime.sum_to({g}, {like})"
+        axes, keepdims, shape = plan
+        if not keepdims:
+            return call(printer, "sum", g, f"axis={axes!r}")
+        return f"{call(printer, 'sum', g, f'axis={axes!r}', 'keepdims=True')}.reshape({shape!r})"
+
+    @staticmethod
+    def print_latex(printer, g, like, plan):
+        return rf"\operatorname{{unbroadcast}}\left({g}\right)"
+
+    def gradient(self, grad, index):
+        return broadcast_like(grad, self.input_nodes[0]) if index == 0 else None
+
+    def compute(self, g, like):
+        from .. import runtime
+
+        return runtime.sum_to(g, like)
+
+
+def _static_sum_plan(g_shape, like_shape):
+    """(axes, keepdims, shape) to un-broadcast with one ``sum`` when the static shapes decide it, else None."""
+    if g_shape is None or like_shape is None or None in like_shape:
+        return None
+    lead = len(g_shape) - len(like_shape)
+    if lead < 0:
+        return None
+    ones = []
+    for i, size in enumerate(like_shape):
+        g_size = g_shape[lead + i]
+        if size == 1 and g_size != 1:
+            if g_size is None:
+                return None  # might be 1 or not: decide at run time
+            ones.append(lead + i)
+        elif size != 1 and g_size is None:
+            pass  # broadcasting guarantees it equals `size`
+    if not ones:
+        return (tuple(range(lead)), False, like_shape)
+    return (tuple(range(lead)) + tuple(ones), True, like_shape)
+
+
+def sum_to(g: Node, like: Node) -> Node:
+    """``g`` summed down to the shape of ``like``; ``g`` itself when the static shapes already agree."""
+    if g.shape is not None and g.shape == like.shape and None not in g.shape:
+        return g
+    plan = _static_sum_plan(g.shape, like.shape)
+    if plan is not None and plan[0] == ():
+        return g
+    return sum_to_op(g, like, name="sum_to")
+
+
+class fill_like(Operation):
+    """An array of the shape of ``like`` filled with ``value`` (``ones_like``, ``zeros_like``)."""
+
+    def __init__(self, like: Node, value: float, name: str | None = None):
+        self.value = float(value)
+        super().__init__([like], name)
+
+    def infer_shape(self, shape):
+        return shape
+
+    def infer_dtype(self, dtype):
+        return result_dtype(dtype, float)
+
+    def formula(self, like):
+        return self.function_for(value=self.value)(like)
+
+    @staticmethod
+    def print_code(printer, like, value):
+        return call(printer, "full", call(printer, "shape", like), repr(value))
+
+    @staticmethod
+    def print_latex(printer, like, value):
+        return sympy.latex(sympy.Float(value) if value != int(value) else sympy.Integer(int(value)))
+
+    def gradient(self, grad, index):
+        return None
+
+    def compute(self, like):
+        import numpy as np
+
+        return np.full(np.shape(like), self.value)
+
+
+def ones_like(x: Any, name: str | None = None) -> Node:
+    """Ones in the shape of ``x``."""
+    return fill_like(as_node(x), 1.0, name=name or "ones_like")
+
+
+def zeros_like(x: Any, name: str | None = None) -> Node:
+    """Zeros in the shape of ``x``."""
+    return fill_like(as_node(x), 0.0, name=name or "zeros_like")

@@ -1,0 +1,49 @@
+"""Array functions that generated code calls where no single NumPy expression says it.
+
+They use only array methods and the array module they are given, so NumPy, CuPy and JAX arrays all work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sum_to(g, like):
+    """Sum ``g`` down to the shape of ``like``: the gradient of broadcasting (un-broadcast)."""
+    shape = np.shape(like)
+    g_shape = np.shape(g)
+    if g_shape == shape:
+        return g
+    lead = len(g_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape) if d == 1 and g_shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def count(x, axis):
+    """How many elements of ``x`` a reduction over ``axis`` (None: all) takes together."""
+    shape = np.shape(x)
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axis], dtype=np.int64))
+
+
+def softmax(xp, x, axis):
+    """exp(x) / Σ exp(x) along ``axis``, shifted by the maximum so that large logits do not overflow."""
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(xp, x, axis):
+    """log softmax(x) along ``axis``, as x - max - log Σ exp(x - max): finite for logits of any size."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def matmul_vjp(g, a, b, index):
+    """The gradient of ``a @ b`` for operand ``index`` when the ranks were unknown at graph-building time."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = g.reshape(a2.shape[0], b2.shape[1])
+    if index == 0:
+        return (g2 @ b2.T).reshape(a.shape)
+    return (a2.T @ g2).reshape(b.shape)
