@@ -9,7 +9,8 @@ from .errors import GraphMismatchError, InvalidArgumentError, LookupGradientErro
 from .graph import (Graph, Node, Placeholder, Variable, constant, float32, float64, get_default_graph, int32, int64,
                     name_scope, placeholder, reset_default_graph)
 from .gradients import compute_gradients, gradients, hessians
-from .ops import (ElementwiseOp, Operation, RegisterGradient, add, assign, assign_add, assign_sub, divide, elementwise,
+from .ops.base import elementwise
+from .ops import (ElementwiseOp, Operation, RegisterGradient, add, assign, assign_add, assign_sub, divide,
                   exp, group, identity, log, log_softmax, matmul, maximum, multiply, negative, ones_like, pow,
                   reduce_mean, reduce_sum, relu, reshape, sigmoid, softmax, softmax_cross_entropy_with_logits, sqrt,
                   square, subtract, tanh, transpose, zeros_like)

@@ -142,7 +142,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
             fused[id(node)] = names[id(node)]
             leaves[id(node)] = frozenset([names[id(node)]])
             continue
-        expr = node.expr.xreplace({operand(i): fused[id(i)] for i in inputs if isinstance(operand(i), sympy.Symbol)})
+        expr = node.expr.xreplace({i.symbol: fused[id(i)] for i in inputs})
         shape_sources = frozenset().union(*(leaves[id(i)] for i in inputs)) if inputs else frozenset()
         if isinstance(node, (ElementwiseOp, ElementwiseExpr)) and not shape_sources <= expr.free_symbols:
             expr = _KeepShape(expr, *sorted(shape_sources, key=str))

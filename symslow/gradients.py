@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 from .graph import Node, as_node
-from .ops.base import Operation, elementwise_expr
+from .ops.base import Operation, elementwise_expr, operand
 from .ops.reduce import ones_like, zeros_like
 
 
@@ -90,7 +90,7 @@ def _backprop(ys: Sequence[Node], grad_ys: Sequence[Node], sources: Sequence[Nod
 
 def _add_n(parts: Sequence[Node]) -> Node:
     """One node summing the gradients that reach a node from its consumers."""
-    expr = sum((p.symbol for p in parts), start=0)
+    expr = sum((operand(p) for p in parts), start=0)
     return elementwise_expr(expr, parts, "add_n")
 
 
@@ -113,7 +113,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients") ->
         >>> y = ts.sigmoid(x)
         >>> (dy_dx,) = ts.gradients(y, [x])
         >>> dy_dx.expr
-        -sigmoid*(sigmoid - 1)
+        gradients/sigmoid_grad*sigmoid*(1 - sigmoid)
         >>> float(ts.Session().run(dy_dx, {x: 0.0}))
         0.25
     """

@@ -24,7 +24,7 @@ def formula(node: Node) -> sympy.Expr:
         >>> b = ts.Variable([0.0, 0.0], name="b")
         >>> p = ts.softmax(ts.matmul(X, W) + b)
         >>> sympy.latex(ts.formula(p))
-        '\\\\operatorname{softmax}\\\\left(X W + b\\\\right)'
+        '\\\\operatorname{softmax}\\\\left(b + X W\\\\right)'
     """
     from .gradients import topological_order
 

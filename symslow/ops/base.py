@@ -300,8 +300,8 @@ class ElementwiseOp(Operation):
 
     @classmethod
     def output_symbol(cls) -> sympy.Symbol:
-        """The symbol of the op's output in derivatives written through it."""
-        return sympy.Symbol("y", real=True)
+        """The symbol of the op's output in derivatives written through it (a Dummy: never equal to an argument)."""
+        return _OUTPUT
 
     @classmethod
     def derivatives(cls) -> list[sympy.Expr]:
@@ -327,16 +327,17 @@ class ElementwiseOp(Operation):
     def gradient(self, grad: Node, index: int) -> Node | None:
         if _registered_gradient_of(self) is not None:
             return super().gradient(grad, index)
-        from .reduce import sum_to
-
         derivative = self.local_derivative(index)
         if derivative == 0:
             return None
-        contribution = elementwise_expr(grad.symbol * derivative, [grad, *self.input_nodes, self], f"{self.op_type}_grad")
-        return sum_to(contribution, self.input_nodes[index])
+        contribution = elementwise_expr(operand(grad) * derivative, [grad, *self.input_nodes, self], f"{self.op_type}_grad")
+        return unbroadcast(contribution, self.input_nodes, index)
 
     def compute(self, *input_values):
         return evaluate_elementwise(self.expr, self.input_nodes, input_values)
+
+
+_OUTPUT = sympy.Dummy("y", real=True)
 
 
 def evaluate_elementwise(expr: sympy.Expr, input_nodes: Sequence[Node], input_values: Sequence) -> np.ndarray:
@@ -392,17 +393,29 @@ class ElementwiseExpr(Operation):
         return result_dtype(*input_dtypes, floating=True)
 
     def gradient(self, grad: Node, index: int) -> Node | None:
-        from .reduce import sum_to
-
         x = self.input_nodes[index]
         derivative = sympy.diff(self.expr, operand(x)) if isinstance(operand(x), sympy.Symbol) else 0
         if derivative == 0:
             return None
-        contribution = elementwise_expr(grad.symbol * derivative, [grad, *self.input_nodes], f"{self.default_name}_grad")
-        return sum_to(contribution, x)
+        contribution = elementwise_expr(operand(grad) * derivative, [grad, *self.input_nodes], f"{self.default_name}_grad")
+        return unbroadcast(contribution, self.input_nodes, index)
 
     def compute(self, *input_values):
         return evaluate_elementwise(self.expr, self.input_nodes, input_values)
+
+
+def unbroadcast(contribution: Node, inputs: Sequence[Node], index: int) -> Node:
+    """An input's share of an elementwise gradient, summed back to the input's shape where it was broadcast.
+
+    Only another input of higher or unknown rank or size can have broadcast this one: next to scalars, an input
+    keeps its shape, and so does the gradient.
+    """
+    from .reduce import sum_to
+
+    others = [n for i, n in enumerate(inputs) if i != index and n is not inputs[index]]
+    if all(n.shape == () for n in others):
+        return contribution
+    return sum_to(contribution, inputs[index])
 
 
 def elementwise_expr(expr: sympy.Expr, candidates: Sequence[Node], name: str) -> Node:
@@ -418,8 +431,10 @@ def elementwise_expr(expr: sympy.Expr, candidates: Sequence[Node], name: str) ->
     for node in inputs:
         if expr == node.symbol:
             return node
-    if not inputs:
-        raise ValueError(f"elementwise_expr: {expr} uses none of the nodes it was given")
+    if not inputs:  # a number: broadcast it like the first candidate (the incoming gradient)
+        from .reduce import fill_like
+
+        return fill_like(candidates[0], float(expr), name=name)
     return ElementwiseExpr(expr, inputs, name)
 
 

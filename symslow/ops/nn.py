@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Node, as_node
-from .base import Operation, elementwise_expr, module, result_dtype
+from .base import Operation, elementwise_expr, module, operand, result_dtype
 from .reduce import reduce_sum
 
 
@@ -50,7 +50,7 @@ class softmax(Operation):
         # y ⊙ (g - Σ_axis g ⊙ y): the Jacobian of softmax applied to g
         y = self
         weighted = reduce_sum(grad * y, axis=self.axis, keepdims=True)
-        return elementwise_expr(y.symbol * (grad.symbol - weighted.symbol), [y, grad, weighted], "softmax_grad")
+        return elementwise_expr(y.symbol * (operand(grad) - weighted.symbol), [y, grad, weighted], "softmax_grad")
 
     def compute(self, x):
         import numpy as np
@@ -94,7 +94,7 @@ class log_softmax(Operation):
 
         total = reduce_sum(grad, axis=self.axis, keepdims=True)
         return elementwise_expr(
-            grad.symbol - sympy.exp(self.symbol) * total.symbol, [grad, self, total], "log_softmax_grad"
+            operand(grad) - sympy.exp(self.symbol) * total.symbol, [grad, self, total], "log_softmax_grad"
         )
 
     def compute(self, x):
