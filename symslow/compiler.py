@@ -25,7 +25,7 @@ from .backends import Backend
 from .errors import InvalidArgumentError, describe
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 from .gradients import topological_order
-from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, operand
+from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand
 from .ops.state import assign, group
 
 _counter = itertools.count()
@@ -41,6 +41,7 @@ class Program:
     variables: list[Variable]  # the order of the `variables` argument
     constants: list[Any]  # the `constants` argument
     updates: list[assign]  # the order of the returned new values
+    device_constants: list | None = None  # the constants cast and moved for a session's backend and dtype
 
 
 class _KeepShape(sympy.Function):
@@ -158,10 +159,11 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
     filename = f"<symslow-compiled-{next(_counter)}>"
     namespace = backend.namespace()
     namespace["user_ops"] = user_ops
+    namespace["call_compute"] = call_compute
     exec(compile(source, filename, "exec"), namespace)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # readable tracebacks
     return Program(
-        function=backend.jit(namespace["compiled_step"]),
+        function=namespace["compiled_step"] if user_ops else backend.jit(namespace["compiled_step"]),
         source=source,
         placeholders=placeholders,
         variables=variables,
@@ -219,7 +221,7 @@ def _print_source(lines, placeholders, variables, constants, fetches, updates, f
         if isinstance(expr, tuple):  # a user op defined by compute(): called back
             _, index, inputs = expr
             args = ", ".join(code(fused[id(i)]) for i in inputs)
-            body.append(f"    {symbol} = user_ops[{index}].compute({args})")
+            body.append(f"    {symbol} = call_compute(user_ops[{index}], ({args},))")
             continue
         expr = next(reduced_iter)
         emit_shared(expr)

@@ -17,7 +17,7 @@ import numpy as np
 from .errors import InvalidArgumentError, SymslowError, describe
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 from .gradients import topological_order
-from .ops.base import Operation
+from .ops.base import Operation, call_compute
 from .ops.state import assign
 
 
@@ -54,7 +54,7 @@ def compute(node: Operation, inputs: list) -> Any:
     shapes = [np.shape(v) if v is not None else None for v in inputs]
     node.infer_shape(*shapes)  # raises ShapeError naming the op, the node and the shapes
     try:
-        return node.compute(*inputs)
+        return call_compute(node, inputs)
     except SymslowError:
         raise
     except Exception as error:

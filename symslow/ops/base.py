@@ -223,6 +223,25 @@ class Operation(Node):
         raise NotImplementedError(f"Op {describe(self)} defines no compute().")
 
 
+class _ComputeView:
+    """What a user op's ``compute()`` sees as ``self``: the node's attributes, plus a scratch space of its own.
+
+    The tutorial's ``compute`` stores its inputs (``self.inputs = [x_value, y_value]``); here that lands in the view
+    of one run, so the node keeps its input nodes and runs in several threads do not share values.
+    """
+
+    def __init__(self, node: Operation):
+        object.__setattr__(self, "_node", node)
+
+    def __getattr__(self, name: str):
+        return getattr(self._node, name)
+
+
+def call_compute(node: Operation, values: Sequence) -> Any:
+    """Run ``node.compute(*values)`` for one run without storing anything on the node."""
+    return type(node).compute(_ComputeView(node), *values)
+
+
 def _registered_gradient_of(op: Operation) -> Callable | None:
     return _registered_gradients.get(op.op_type)
 
