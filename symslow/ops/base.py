@@ -496,13 +496,13 @@ def _probe_symbols(formula: Callable) -> list[sympy.Symbol]:
 
 # NumPy functions applied to nodes build nodes: the tutorial's gradient functions are NumPy code ---------------------
 def ufunc_to_op(ufunc) -> Callable | None:
-    from . import elementwise as ew
+    from .elementwise import add, divide, exp, log, maximum, multiply, negative, pow, sqrt, square, subtract, tanh
     from .linalg import matmul
 
     table = {
-        np.add: ew.add, np.subtract: ew.subtract, np.multiply: ew.multiply, np.true_divide: ew.divide,
-        np.negative: ew.negative, np.log: ew.log, np.exp: ew.exp, np.tanh: ew.tanh, np.sqrt: ew.sqrt,
-        np.square: ew.square, np.power: ew.pow, np.maximum: ew.maximum, np.matmul: matmul,
+        np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide, np.negative: negative,
+        np.log: log, np.exp: exp, np.tanh: tanh, np.sqrt: sqrt, np.square: square, np.power: pow,
+        np.maximum: maximum, np.matmul: matmul,
     }
     return table.get(ufunc)
 

@@ -1,0 +1,140 @@
+"""The Graph API under TensorFlow 1's names and behaviour."""
+
+import threading
+
+import numpy as np
+import pytest
+import sympy
+
+import symslow as ts
+
+
+def test_as_default_as_plain_call_and_as_context_manager():
+    outer = ts.Graph()
+    outer.as_default()
+    assert ts.get_default_graph() is outer
+    inner = ts.Graph()
+    with inner.as_default() as g:
+        assert g is inner and ts.get_default_graph() is inner
+        x = ts.placeholder()
+    assert x.graph is inner
+    assert ts.get_default_graph() is outer
+
+
+def test_reset_default_graph():
+    first = ts.get_default_graph()
+    second = ts.reset_default_graph()
+    assert second is not first and ts.get_default_graph() is second and second.nodes == []
+
+
+def test_default_graph_per_thread():
+    main = ts.Graph()
+    main.as_default()
+    seen = {}
+
+    def build(key):
+        graph = ts.get_default_graph()
+        ts.placeholder(name=key)
+        seen[key] = graph
+
+    threads = [threading.Thread(target=build, args=(f"t{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    graphs = list(seen.values())
+    assert len({id(g) for g in graphs}) == 4 and main not in graphs
+    assert all(len(g.nodes) == 1 for g in graphs) and main.nodes == []
+
+
+def test_unique_names_and_name_scopes():
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    a, b, c = ts.add(x, x), ts.add(x, x), x + x
+    assert [a.name, b.name, c.name] == ["add", "add_1", "add_2"]
+    with ts.name_scope("layer1"):
+        W = ts.Variable([[1.0]], name="W")
+        with ts.name_scope("inner"):
+            s = ts.sigmoid(x)
+    assert W.name == "layer1/W" and s.name == "layer1/inner/sigmoid"
+    assert ts.placeholder().name == "Placeholder" and ts.Variable(1.0).name == "Variable"
+    assert ts.constant(1.0).name == "Const"
+    assert ts.get_default_graph().get_node("layer1/W") is W
+
+
+def test_dtypes_as_module_attributes():
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(None, 2))
+    assert x.dtype == np.float64 and x.shape == (None, 2)
+    assert ts.placeholder(ts.float32).dtype == np.float32
+    assert ts.Variable(np.zeros(2, np.int32)).dtype == ts.int32
+    assert ts.constant(3, dtype=ts.int64).dtype == np.int64
+    assert ts.placeholder().dtype is None  # the tutorial's bare placeholder: fed values become floats
+
+
+def test_operators_build_the_ops():
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    y = ts.placeholder(name="y")
+    M = ts.Variable(np.eye(2) * 2)
+    nodes = {
+        "+": x + y, "-": x - y, "*": x * y, "/": x / y, "**": x**y, "neg": -x,
+        "r+": 1 + x, "r-": 1 - x, "r*": 2 * x, "r/": 1 / x, "r**": 2**x,
+        "@": M @ M, "array*": np.array([1.0, 2.0]) * x, "array+": np.array([1.0, 2.0]) + x,
+    }
+    assert nodes["+"].op_type == "add" and nodes["@"].op_type == "matmul" and nodes["neg"].op_type == "negative"
+    assert isinstance(nodes["array*"], ts.Node) and nodes["array*"].op_type == "multiply"
+    values = ts.Session().run(nodes, {x: 3.0, y: 2.0})
+    expected = {"+": 5, "-": 1, "*": 6, "/": 1.5, "**": 9, "neg": -3, "r+": 4, "r-": -2, "r*": 6, "r/": 1 / 3,
+                "r**": 8, "@": np.eye(2) * 4, "array*": [3, 6], "array+": [4, 5]}
+    for key, value in expected.items():
+        np.testing.assert_allclose(values[key], value, err_msg=key)
+
+
+def test_input_nodes_and_consumers():
+    ts.Graph().as_default()
+    x = ts.placeholder()
+    s = ts.sigmoid(x)
+    d = ts.subtract(x, s)
+    assert x.consumers == [s, d] and d.input_nodes == [x, s] and s.consumers == [d]
+
+
+def test_expr_is_the_formula_in_the_inputs_symbols():
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    s = ts.sigmoid(x, name="s")
+    assert s.expr == 1 / (1 + sympy.exp(-x.symbol))
+    d = ts.subtract(1.0, s)
+    assert d.expr == 1.0 - s.symbol  # scalar constants appear as numbers
+    X = ts.placeholder(name="X")
+    W = ts.Variable([[1.0]], name="W")
+    assert sympy.latex((X @ W).expr) == "X W"
+
+
+def test_formula_of_the_tutorial_loss_typesets_as_double_sum():
+    ts.Graph().as_default()
+    X, c = ts.placeholder(name="X"), ts.placeholder(name="c")
+    W, b = ts.Variable(np.zeros((2, 2)), name="W"), ts.Variable(np.zeros(2), name="b")
+    p = ts.softmax(ts.add(ts.matmul(X, W), b))
+    J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p)), axis=1)))
+    latex = ts.latex(J)
+    assert latex.startswith("- \\sum") and latex.count("\\sum") == 2 and "\\sum_{j}" in latex
+    assert "c \\log \\operatorname{softmax}\\left(b + X W\\right)" in latex
+    assert "Placeholder" not in latex and "Variable" not in latex
+
+
+def test_static_shape_errors_at_graph_building_time():
+    ts.Graph().as_default()
+    a = ts.Variable(np.zeros((2, 3)), name="a")
+    b = ts.Variable(np.zeros((4, 2)), name="b")
+    with pytest.raises(ts.ShapeError) as info:
+        ts.matmul(a, b, name="product")
+    message = str(info.value)
+    assert "matmul" in message and "'product'" in message and "(2, 3)" in message and "(4, 2)" in message
+    with pytest.raises(ts.ShapeError) as info:
+        ts.add(a, ts.Variable(np.zeros(4)))
+    assert "add" in str(info.value) and "(2, 3)" in str(info.value) and "(4,)" in str(info.value)
+    nodes_before = len(ts.get_default_graph().nodes)
+    with pytest.raises(ts.ShapeError):
+        ts.reduce_sum(a, axis=2)
+    assert len(ts.get_default_graph().nodes) == nodes_before  # a failed op adds no node
