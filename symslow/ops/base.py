@@ -362,7 +362,7 @@ _OUTPUT = sympy.Dummy("y", real=True)
 def evaluate_elementwise(expr: sympy.Expr, input_nodes: Sequence[Node], input_values: Sequence) -> np.ndarray:
     """The interpreter's evaluation of an elementwise formula: ``sympy.lambdify`` on the inputs' values."""
     symbols = [operand(n) for n in input_nodes]
-    keep = [i for i, s in enumerate(symbols) if isinstance(s, sympy.Symbol)]
+    keep = [i for i, s in enumerate(symbols) if isinstance(s, sympy.Symbol) and s not in symbols[:i]]  # x + x: once
     key = (expr, tuple(symbols[i] for i in keep))
     function = _lambdified.get(key)
     if function is None:
@@ -429,12 +429,12 @@ def unbroadcast(contribution: Node, inputs: Sequence[Node], index: int) -> Node:
     Only another input of higher or unknown rank or size can have broadcast this one: next to scalars, an input
     keeps its shape, and so does the gradient.
     """
-    from .reduce import sum_to
+    from .reduce import broadcast_plan, sum_to
 
     others = [n for i, n in enumerate(inputs) if i != index and n is not inputs[index]]
     if all(n.shape == () for n in others):
         return contribution
-    return sum_to(contribution, inputs[index])
+    return sum_to(contribution, inputs[index], broadcast_plan([n.shape for n in inputs], index))
 
 
 def elementwise_expr(expr: sympy.Expr, candidates: Sequence[Node], name: str) -> Node:

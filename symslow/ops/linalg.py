@@ -48,7 +48,8 @@ class matmul(Operation):
 
     @staticmethod
     def print_code(printer, a, b):
-        return f"{postfix(a)} @ {postfix(b)}"
+        # parenthesised: `*` and `@` share one precedence in Python, and the printer sees this as a function call
+        return f"({postfix(a)} @ {postfix(b)})"
 
     @staticmethod
     def print_latex(printer, a, b):

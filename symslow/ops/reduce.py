@@ -173,7 +173,9 @@ class broadcast_like(Operation):
     def gradient(self, grad, index):
         if index == 1:
             return None  # only the shape of `like` is used
-        return reduce_sum(grad, axis=self.axis, keepdims=False) if self.axis is not None else sum_to(grad, self.input_nodes[0])
+        if self.axis is not None:
+            return reduce_sum(grad, axis=self.axis, keepdims=False)
+        return sum_to(grad, self.input_nodes[0])
 
     def compute(self, g, like):
         import numpy as np
@@ -184,11 +186,16 @@ class broadcast_like(Operation):
 
 
 class sum_to_op(Operation):
-    """Sum ``g`` down to the shape of ``like``: the transpose of broadcasting (un-broadcast)."""
+    """Sum ``g`` down to the shape of ``like``: the transpose of broadcasting (un-broadcast).
+
+    ``plan`` is ``(leading axes, size-1 axes of like)`` when the static shapes decide it, else ``None`` and the
+    axes are found at run time.
+    """
 
     op_type = "sum_to"
 
-    def __init__(self, g: Node, like: Node, name: str | None = None):
+    def __init__(self, g: Node, like: Node, plan: tuple | None = None, name: str | None = None):
+        self.plan = plan
         super().__init__([g, like], name)
 
     def infer_shape(self, g_shape, like_shape):
@@ -198,16 +205,18 @@ class sum_to_op(Operation):
         return result_dtype(g_dtype)
 
     def formula(self, g, like):
-        return self.function_for(plan=_static_sum_plan(self.input_nodes[0].shape, self.input_nodes[1].shape))(g, like)
+        return self.function_for(plan=self.plan)(g, like)
 
     @staticmethod
     def print_code(printer, g, like, plan):
         if plan is None:
             return f"runtime.sum_to({g}, {like})"
-        axes, keepdims, shape = plan
-        if not keepdims:
-            return call(printer, "sum", g, f"axis={axes!r}")
-        return f"{call(printer, 'sum', g, f'axis={axes!r}', 'keepdims=True')}.reshape({shape!r})"
+        lead, ones = plan
+        if lead:
+            g = call(printer, "sum", g, f"axis={lead!r}")
+        if ones:
+            g = call(printer, "sum", g, f"axis={ones!r}", "keepdims=True")
+        return g
 
     @staticmethod
     def print_latex(printer, g, like, plan):
@@ -222,35 +231,38 @@ class sum_to_op(Operation):
         return runtime.sum_to(g, like)
 
 
-def _static_sum_plan(g_shape, like_shape):
-    """(axes, keepdims, shape) to un-broadcast with one ``sum`` when the static shapes decide it, else None."""
-    if g_shape is None or like_shape is None or None in like_shape:
+def broadcast_plan(shapes: list, index: int) -> tuple | None:
+    """``(leading axes, size-1 axes)`` along which operand ``index`` of a broadcast was expanded.
+
+    ``None`` when the static shapes cannot tell (an unknown size that may be 1 next to a larger one). Summing over
+    a size-1 axis that was not expanded changes nothing, so such axes are always safe to include.
+    """
+    if any(s is None for s in shapes):
         return None
-    lead = len(g_shape) - len(like_shape)
-    if lead < 0:
-        return None
+    x = shapes[index]
+    rank = max(len(s) for s in shapes)
+    lead = rank - len(x)
     ones = []
-    for i, size in enumerate(like_shape):
-        g_size = g_shape[lead + i]
-        if size == 1 and g_size != 1:
-            if g_size is None:
-                return None  # might be 1 or not: decide at run time
-            ones.append(lead + i)
-        elif size != 1 and g_size is None:
-            pass  # broadcasting guarantees it equals `size`
-    if not ones:
-        return (tuple(range(lead)), False, like_shape)
-    return (tuple(range(lead)) + tuple(ones), True, like_shape)
+    for i, size in enumerate(x):
+        axis = lead + i
+        others = [s[axis - rank + len(s)] for j, s in enumerate(shapes) if j != index and axis - rank + len(s) >= 0]
+        if size == 1 and any(o != 1 for o in others):
+            ones.append(i)
+        elif size is None and others and not all(o == 1 for o in others):
+            return None  # this size may be 1 while another is larger
+    return tuple(range(lead)), tuple(ones)
 
 
-def sum_to(g: Node, like: Node) -> Node:
-    """``g`` summed down to the shape of ``like``; ``g`` itself when the static shapes already agree."""
-    if g.shape is not None and g.shape == like.shape and None not in g.shape:
+def sum_to(g: Node, like: Node, plan: tuple | None = None) -> Node:
+    """``g`` summed down to the shape of ``like``; ``g`` itself when nothing was broadcast.
+
+    ``plan`` (from :func:`broadcast_plan`) says which axes; without it the static shapes of ``g`` and ``like`` do.
+    """
+    if plan is None:
+        plan = broadcast_plan([g.shape, like.shape], 1)
+    if plan == ((), ()):
         return g
-    plan = _static_sum_plan(g.shape, like.shape)
-    if plan is not None and plan[0] == ():
-        return g
-    return sum_to_op(g, like, name="sum_to")
+    return sum_to_op(g, like, plan, name="sum_to")
 
 
 class fill_like(Operation):

@@ -1,0 +1,138 @@
+"""Sessions: fetch structures, feeds, Variable state, compilation and its source, the interpreter as oracle."""
+
+import numpy as np
+import pytest
+
+import symslow as ts
+from reference import xor_clusters
+
+
+def test_fetch_structures():
+    ts.Graph().as_default()
+    x = ts.placeholder()
+    a, b = x + 1, x * 2
+    session = ts.Session()
+    assert session.run(a, {x: 1.0}) == 2.0
+    assert session.run([a, b], {x: 1.0}) == [2.0, 2.0]
+    assert session.run((a, b), {x: 2.0}) == (3.0, 4.0)
+    assert session.run({"a": a, "nested": [b, (a,)]}, {x: 3.0}) == {"a": 4.0, "nested": [6.0, (4.0,)]}
+
+
+def test_lists_and_scalars_are_accepted_as_feeds():
+    ts.Graph().as_default()
+    x = ts.placeholder()
+    y = ts.placeholder(ts.int64)
+    out = ts.Session().run([x * 2, y + 1], {x: [[1, 2], [3, 4]], y: 5})
+    np.testing.assert_array_equal(out[0], [[2.0, 4.0], [6.0, 8.0]])
+    assert out[0].dtype == np.float64 and out[1] == 6 and out[1].dtype == np.int64
+
+
+def test_variables_initialise_on_first_use_and_the_initializer_resets_them():
+    ts.Graph().as_default()
+    v = ts.Variable([1.0, 2.0])
+    step = ts.assign(v, v * 10)
+    session = ts.Session()
+    session.run(step)  # no initializer was run: the tutorial never calls one
+    np.testing.assert_array_equal(session.run(v), [10.0, 20.0])
+    session.run(ts.global_variables_initializer())
+    np.testing.assert_array_equal(session.run(v), [1.0, 2.0])
+    other = ts.Session()  # each session has its own values
+    session.run(step)
+    np.testing.assert_array_equal(other.run(v), [1.0, 2.0])
+
+
+def test_fetched_variable_values_are_copies():
+    ts.Graph().as_default()
+    v = ts.Variable([1.0, 2.0])
+    session = ts.Session()
+    value = session.run(v)
+    value[0] = 99.0
+    np.testing.assert_array_equal(session.run(v), [1.0, 2.0])
+
+
+def test_tensorflow_style_session_context_manager():
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(None,))
+    with ts.Session() as sess:
+        np.testing.assert_array_equal(sess.run(x + x, {x: [1, 2]}), [2.0, 4.0])
+    with pytest.raises(RuntimeError, match="closed"):
+        sess.run(x, {x: [1.0]})
+
+
+def test_compiles_once_per_combination_of_fetches_and_feeds():
+    graph = ts.Graph()
+    graph.as_default()
+    x = ts.placeholder()
+    y = ts.sigmoid(x) * 2
+    session = ts.Session()
+    for value in range(3):
+        session.run(y, {x: float(value)})
+    assert len(graph.compile_cache) == 1
+    session.run([y, x], {x: 1.0})
+    assert len(graph.compile_cache) == 2
+
+
+def test_source_is_readable_and_names_the_nodes():
+    ts.Graph().as_default()
+    X = ts.placeholder(name="X")
+    W = ts.Variable(np.ones((2, 2)), name="W")
+    b = ts.Variable(np.zeros(2), name="b")
+    h = ts.sigmoid(ts.add(ts.matmul(X, W), b), name="hidden")
+    J = ts.reduce_sum(h, name="J")
+    train = ts.train.GradientDescentOptimizer(0.1).minimize(J)
+    source = ts.Session().source(train, {X: np.ones((3, 2))})
+    assert source.startswith("def compiled_step(feeds, variables, constants):")
+    for name in ("'X'", "'W'", "'b'", "'hidden'"):
+        assert name in source
+    assert "numpy.exp" in source and "return" in source
+    compile(source, "<check>", "exec")
+
+
+def test_sigmoid_chain_is_fused_into_one_line():
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    y = ts.sigmoid(2 * x + 1)
+    source = ts.Session().source(y, {x: 0.0})
+    assignments = [line for line in source.splitlines() if line.strip().startswith("v") and " = " in line
+                   and "feeds" not in line]
+    assert len(assignments) == 1 and "numpy.exp" in assignments[0]
+
+
+def _mlp(seed):
+    rng = np.random.default_rng(seed)
+    X_value, c_value = xor_clusters(rng, n=10)
+    ts.Graph().as_default()
+    X, c = ts.placeholder(), ts.placeholder()
+    W1, b1 = ts.Variable(rng.standard_normal((2, 3))), ts.Variable(rng.standard_normal(3))
+    W2, b2 = ts.Variable(rng.standard_normal((3, 2))), ts.Variable(rng.standard_normal(2))
+    h = ts.sigmoid(X @ W1 + b1)
+    p = ts.softmax(h @ W2 + b2)
+    J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p)), axis=1)))
+    table = ts.compute_gradients(J)
+    return {X: X_value, c: c_value}, [J, p, *table.values()]
+
+
+def test_compiled_equals_interpreter_on_the_mlp_forward_and_backward():
+    feed, fetches = _mlp(7)
+    compiled = ts.Session().run(fetches, feed)
+    interpreted = ts.Session(backend="interpreter").run(fetches, feed)
+    for a, b in zip(compiled, interpreted):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_compiled_equals_interpreter_with_consumers_at_different_depths():
+    ts.Graph().as_default()
+    x = ts.placeholder()
+    s = ts.sigmoid(x)
+    t = ts.tanh(s * x)
+    J = ts.reduce_sum(x - s + t * x)
+    fetches = list(ts.compute_gradients(J).values())
+    feed = {x: np.linspace(-2, 2, 7)}
+    for a, b in zip(ts.Session().run(fetches, feed), ts.Session(backend="interpreter").run(fetches, feed)):
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+def test_group_and_train_ops_fetch_as_none():
+    ts.Graph().as_default()
+    v = ts.Variable(1.0)
+    assert ts.Session().run(ts.group(ts.assign(v, 2.0))) is None
