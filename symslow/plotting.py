@@ -27,16 +27,18 @@ def _figure():
 _COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange")
 
 
-def plot_points(points: np.ndarray, labels: np.ndarray, path: str | Path, title: str = "data", ax=None) -> Path:
-    """Scatter ``points`` (N x 2) coloured by ``labels`` (N integers) and save as PNG."""
+def plot_points(points: np.ndarray, labels: np.ndarray, path: str | Path, title: str = "data",
+                names: Sequence[str] | None = None) -> Path:
+    """Scatter ``points`` (N x 2) coloured by ``labels`` (N integers; 0 red, 1 blue, ...) and save as PNG."""
     plt, (fig, ax) = _figure()
-    _scatter(ax, points, labels)
+    _scatter(ax, points, labels, names)
     ax.set_title(title)
     return _save(plt, fig, path)
 
 
 def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points: np.ndarray, labels: np.ndarray,
-                           path: str | Path, title: str = "decision boundary", resolution: int = 200) -> Path:
+                           path: str | Path, title: str = "decision boundary", resolution: int = 200,
+                           names: Sequence[str] | None = None) -> Path:
     """Colour the plane by ``predict`` (rows of 2-D points -> class index) and overlay the labelled points."""
     plt, (fig, ax) = _figure()
     low, high = points.min(axis=0) - 0.5, points.max(axis=0) + 0.5
@@ -47,7 +49,7 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points: 
 
     count = int(max(classes.max(), labels.max())) + 1
     ax.contourf(xs, ys, classes, levels=np.arange(count + 1) - 0.5, cmap=ListedColormap(_COLOURS[:count]), alpha=0.25)
-    _scatter(ax, points, labels)
+    _scatter(ax, points, labels, names)
     ax.set_title(title)
     return _save(plt, fig, path)
 
@@ -62,11 +64,11 @@ def plot_loss(losses: Sequence[float], path: str | Path, title: str = "loss", ev
     return _save(plt, fig, path)
 
 
-def _scatter(ax, points, labels):
+def _scatter(ax, points, labels, names=None):
     for label in np.unique(labels):
         chosen = labels == label
-        ax.scatter(points[chosen, 0], points[chosen, 1], s=12, color=_COLOURS[int(label) % len(_COLOURS)],
-                   label=f"class {int(label)}")
+        name = names[int(label)] if names is not None else f"class {int(label)}"
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=12, color=_COLOURS[int(label) % len(_COLOURS)], label=name)
     ax.legend(loc="best", fontsize=8)
 
 

@@ -32,7 +32,7 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
 
     def compute_gradients(self, loss: Node, var_list: Sequence[Variable] | None = None) -> list[tuple[Node | None, Variable]]:
-        """``[(gradient, variable)]`` for the trainable Variables (or ``var_list``) the loss depends on."""
+        """``[(gradient, variable)]`` for ``var_list``, by default every trainable Variable the loss depends on."""
         if not isinstance(loss, Node):
             raise TypeError(f"{type(self).__name__}.minimize takes the loss node, not {loss!r}.")
         if loss.shape is not None and loss.shape != ():
@@ -40,8 +40,11 @@ class Optimizer:
                 f"The loss {loss.name!r} has shape {format_shape(loss.shape)}; an optimizer minimizes a scalar: "
                 "wrap it in reduce_sum or reduce_mean."
             )
-        if var_list is None:
-            var_list = [v for v in loss.graph.variables if v.trainable]
+        if var_list is None:  # the trainable Variables the loss depends on
+            from .gradients import topological_order
+
+            needed = set(map(id, topological_order([loss])))
+            var_list = [v for v in loss.graph.variables if v.trainable and id(v) in needed]
         var_list = list(var_list)
         for variable in var_list:
             if not isinstance(variable, Variable):
@@ -158,3 +161,4 @@ def global_variables_initializer() -> Operation:
 
 
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer"]
+from .saver import Saver  # noqa: E402  (saving and restoring Variables, in its own module)
