@@ -60,11 +60,20 @@ class JaxCodePrinter(ArrayPrinterFixes, JaxPrinter):
 
 @dataclass
 class Backend:
-    """How generated code runs on one array library."""
+    """How generated code runs on one array library.
+
+    Attributes:
+        name: the backend's name ("numpy", "jax", "cupy").
+        printer: the SymPy code printer class for this array library.
+        modules: names in the generated code's namespace -> modules to import.
+        to_device: puts a NumPy array where the backend computes (the GPU for CuPy).
+        to_host: brings a computed value back as a NumPy array.
+        jit: wraps the generated step function (``jax.jit`` for JAX; nothing for the others).
+    """
 
     name: str
     printer: type
-    modules: dict[str, str]  # names in the generated code's namespace -> modules to import
+    modules: dict[str, str]
     to_device: Callable[[Any], Any] = np.asarray
     to_host: Callable[[Any], Any] = np.asarray
     jit: Callable[[Callable], Callable] = staticmethod(lambda f: f)
@@ -84,14 +93,48 @@ class Backend:
 _INSTALL = {"jax": "pip install symslow[jax]", "cupy": "pip install symslow[cupy] (needs a CUDA GPU)"}
 
 
+def _require(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(f"Backend {name!r} needs the {name} package: {_INSTALL[name]}.") from None
+
+
+def _jax_backend() -> Backend:
+    jax = _require("jax")
+    importlib.import_module("jax.numpy")
+    jax.config.update("jax_enable_x64", True)  # float64 is symslow's default dtype; float32 stays selectable
+    return Backend(
+        "jax",
+        JaxCodePrinter,
+        {"jax": "jax"},
+        to_device=jax.numpy.asarray,
+        to_host=np.asarray,
+        jit=jax.jit,  # the whole step, forward, backward and updates, as one XLA computation
+    )
+
+
+def _cupy_backend() -> Backend:
+    cupy = _require("cupy")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # installed, but no usable GPU
+        raise ImportError(f"Backend 'cupy' needs a CUDA GPU, and CuPy found none: {error}") from None
+    return Backend("cupy", CuPyCodePrinter, {"cupy": "cupy"}, to_device=cupy.asarray, to_host=cupy.asnumpy)
+
+
 def get_backend(name: str) -> Backend:
-    """The backend called ``name`` ("numpy", "jax" or "cupy"); a clear error when its package is missing."""
+    """The backend called ``name`` ("numpy", "jax" or "cupy"); a clear error when its package is missing.
+
+    Example:
+        >>> from symslow.backends import get_backend
+        >>> get_backend("numpy").print_code(sympy.exp(sympy.Symbol("x")))
+        'numpy.exp(x)'
+    """
     if name == "numpy":
         return Backend("numpy", NumPyCodePrinter, {"numpy": "numpy"})
-    if name in ("jax", "cupy"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            raise ImportError(f"Backend {name!r} needs the {name} package: {_INSTALL[name]}.") from None
-        raise NotImplementedError(f"Backend {name!r} is not available in this version of symslow.")
-    raise ValueError(f"Unknown backend {name!r}: choose 'numpy' or 'interpreter'.")
+    if name == "jax":
+        return _jax_backend()
+    if name == "cupy":
+        return _cupy_backend()
+    raise ValueError(f"Unknown backend {name!r}: choose 'numpy', 'jax', 'cupy' or 'interpreter'.")

@@ -27,7 +27,11 @@ class Session:
     Args:
         target, config: accepted for TensorFlow 1 compatibility and ignored.
         graph: the graph to run (the default graph if None).
-        backend: ``"numpy"`` (compiled, the default) or ``"interpreter"`` (node by node, the oracle).
+        backend: ``"numpy"`` (compiled, the default), ``"jax"`` (the whole step jit-compiled by JAX, on whatever
+            device JAX has), ``"cupy"`` (compiled, Variables kept on the GPU) or ``"interpreter"`` (node by node, the
+            oracle).
+        dtype: the floating-point type of the compiled backends: ``float64`` (the default) or ``float32``; floating
+            feeds, Variables and constants are cast to it.
 
     Example:
         >>> import symslow as tf
@@ -41,15 +45,20 @@ class Session:
         array([3., 5., 7.])
     """
 
-    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy"):
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy",
+                 dtype: Any = None, check_numerics: bool = False):
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
+        self.dtype = np.dtype(np.float64 if dtype is None else dtype)
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"Session dtype must be float32 or float64, not {self.dtype.name}.")
         self.graph = graph or get_default_graph()
         self.backend_name = backend
         self._backend = None if backend == "interpreter" else _load_backend(backend)
         self._values: dict[Variable, Any] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self.check_numerics = bool(check_numerics)  # see symslow.numerics
 
     # context manager -------------------------------------------------------------------------------------------
     def __enter__(self) -> "Session":
@@ -64,11 +73,12 @@ class Session:
         self._values = {}
 
     # running ---------------------------------------------------------------------------------------------------
-    def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
+    def run(self, fetches: Any, feed_dict: dict | None = None, *, check_numerics: bool | None = None) -> Any:
         """Compute ``fetches`` (a node, or a list, tuple or dict of them) with the placeholders fed by ``feed_dict``.
 
         Returns values in the structure of ``fetches``: NumPy arrays, and ``None`` for a ``group`` or an optimizer's
-        training op. Variables assigned by the run change only if the whole run succeeds.
+        training op. Variables assigned by the run change only if the whole run succeeds. ``check_numerics`` (default:
+        the session's) first finds the first node giving a NaN or infinity, and fails naming it and its inputs.
         """
         if self._closed:
             raise RuntimeError("This session is closed.")
@@ -80,6 +90,13 @@ class Session:
                     "make the session with Session(graph=...) or build the node in the session's graph."
                 )
         feeds = self._convert_feeds(feed_dict)
+        if self.check_numerics if check_numerics is None else check_numerics:
+            from .gradients import topological_order
+            from .numerics import check_numerics as check
+
+            with self._lock:
+                current = {v: self._current(v) for v in topological_order(nodes) if isinstance(v, Variable)}
+            check(nodes, feeds, current)
         if self._backend is None:
             values = self._run_interpreter(nodes, feeds)
         else:
@@ -89,20 +106,37 @@ class Session:
     def _run_compiled(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray]) -> list:
         program = self._program(nodes, feeds)
         with self._lock:
-            current = [self._current(v) for v in program.variables]
-        feed_values = [feeds[p] for p in program.placeholders]
+            current = [self._device_value(v) for v in program.variables]
+        to_device = self._backend.to_device
+        feed_values = [to_device(self._cast(feeds[p])) for p in program.placeholders]
         try:
-            outputs, new_values = program.function(feed_values, current, program.constants)
+            outputs, new_values = program.function(feed_values, current, program.device_constants)
         except Exception as error:
-            raise self._diagnose(nodes, feeds, program, current, error) from error
+            host = [np.asarray(self._backend.to_host(v)) for v in current]
+            raise self._diagnose(nodes, feeds, program, host, error) from error
         self._check_updates(program.updates, new_values)
         fed = {id(v) for v in feed_values}
         with self._lock:
             for variable, value in zip(program.variables, current):
                 self._values.setdefault(variable, value)  # first use: the initial value becomes the value
             for update, value in zip(program.updates, new_values):
-                self._values[update.ref] = np.array(value) if id(value) in fed else value
-        return [self._output(n, v) for n, v in zip(nodes, outputs)]
+                self._values[update.ref] = value.copy() if id(value) in fed else self._cast(value)
+        kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
+        return [self._output(n, v.copy() if id(v) in kept else v) for n, v in zip(nodes, outputs)]
+
+    def _cast(self, value: Any) -> Any:
+        """A floating-point array in the session's dtype (integers stay integers)."""
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype != self.dtype:
+            return value.astype(self.dtype)
+        return value
+
+    def _device_value(self, variable: Variable) -> Any:
+        """The Variable's value where the backend computes: its initial value, cast and moved, on first use."""
+        value = self._values.get(variable)
+        if value is None:
+            value = self._backend.to_device(self._cast(np.asarray(variable.initial_value)))
+        return value
 
     def _run_interpreter(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray]) -> list:
         from .interpreter import evaluate
@@ -121,17 +155,33 @@ class Session:
     def _output(self, node: Node, value: Any) -> Any:
         if isinstance(node, group):
             return None
+        if self._backend is not None:
+            value = self._backend.to_host(value)
         array = np.asarray(value)
-        return array.copy() if isinstance(node, Variable) else array
+        return array.copy() if isinstance(node, Variable) or not array.flags.writeable else array
 
     def _current(self, variable: Variable) -> Any:
         value = self._values.get(variable)
-        return variable.initial_value if value is None else value
+        if value is None:
+            return variable.initial_value
+        return value if self._backend is None else np.asarray(self._backend.to_host(value))
+
+    def variable_values(self, variables: list[Variable]) -> dict[Variable, np.ndarray]:
+        """The current values of ``variables`` as NumPy arrays (the initial value of one not used yet)."""
+        with self._lock:
+            return {v: np.array(self._current(v)) for v in variables}
+
+    def load_variable_values(self, values: dict[Variable, np.ndarray]) -> None:
+        """Set several Variables at once (the caller has checked their shapes and dtypes)."""
+        with self._lock:
+            for variable, value in values.items():
+                value = np.array(value)
+                self._values[variable] = value if self._backend is None else self._backend.to_device(self._cast(value))
 
     def _program(self, nodes: list[Node], feeds: dict):
         from .compiler import compile_program
 
-        key = (self.backend_name, tuple(nodes), frozenset(feeds))
+        key = (self.backend_name, self.dtype, tuple(nodes), frozenset(feeds))
         cache = self.graph.compile_cache
         program = cache.get(key)
         if program is None:
@@ -139,6 +189,9 @@ class Session:
                 program = cache.get(key)
                 if program is None:
                     program = compile_program(nodes, sorted(feeds, key=lambda p: p.id), self._backend)
+                    program.device_constants = [
+                        self._backend.to_device(self._cast(np.asarray(c))) for c in program.constants
+                    ]
                     cache[key] = program
         return program
 

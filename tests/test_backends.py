@@ -1,0 +1,247 @@
+"""One conformance suite for every compiled backend present: ops, gradients and training, against NumPy references.
+
+NumPy always runs; JAX runs where it is installed (``pip install symslow[jax]``, part of the test extra); CuPy runs
+where it is installed and a CUDA GPU is present. A backend that is absent is skipped with the reason.
+"""
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+
+import symslow as ts
+from reference import blobs, mlp_loss, mlp_step, perceptron_step, xor_clusters
+from symslow.testing import numeric_gradient
+from test_ops import CASES
+
+
+def _absent(name: str) -> str | None:
+    """Why backend ``name`` cannot run here, or None when it can."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return f"{name} is not installed (pip install symslow[{name}])"
+    if name == "cupy":
+        try:
+            if module.cuda.runtime.getDeviceCount() < 1:
+                return "CuPy finds no CUDA GPU"
+        except Exception as error:  # no driver, no device
+            return f"CuPy finds no CUDA GPU ({type(error).__name__})"
+    return None
+
+
+def _backend_param(name: str):
+    reason = None if name == "numpy" else _absent(name)
+    return pytest.param(name, id=name, marks=[pytest.mark.skip(reason=reason)] if reason else [])
+
+
+BACKENDS = [_backend_param(name) for name in ("numpy", "jax", "cupy")]
+
+
+def _array_type(backend: str) -> type:
+    """The array type a backend keeps Variables in."""
+    if backend == "numpy":
+        return np.ndarray
+    return importlib.import_module(backend).Array if backend == "jax" else importlib.import_module("cupy").ndarray
+
+
+# ops: values and gradients ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("static_shapes", [True, False], ids=["static", "unknown"])
+@pytest.mark.parametrize("name, builder, reference, values", CASES, ids=[c[0] for c in CASES])
+def test_op_value_and_gradient(name, builder, reference, values, static_shapes, backend):
+    ts.Graph().as_default()
+    inputs = [ts.placeholder(ts.float64, shape=v.shape if static_shapes else None, name=f"in{i}")
+              for i, v in enumerate(values)]
+    y = builder(*inputs)
+    session = ts.Session(backend=backend)
+    feed = dict(zip(inputs, values))
+    value = session.run(y, feed)
+    assert isinstance(value, np.ndarray)
+    np.testing.assert_allclose(value, reference(*values), rtol=1e-12, atol=1e-14)
+
+    weights = np.random.default_rng(len(name)).uniform(0.5, 1.5, np.shape(reference(*values)))
+    grads = session.run(ts.gradients(ts.reduce_sum(y * weights), inputs), feed)
+    for i, (x, grad) in enumerate(zip(values, grads)):
+        def f(v, i=i):
+            args = list(values)
+            args[i] = v
+            return float(np.sum(reference(*args) * weights))
+
+        assert np.shape(grad) == np.shape(x)
+        np.testing.assert_allclose(grad, numeric_gradient(f, x), rtol=1e-6, atol=1e-8, err_msg=f"input {i} of {name}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradients_of_gradients(backend):
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    (g,) = ts.gradients(ts.sigmoid(x), [x])
+    (h,) = ts.gradients(g, [x])
+    v = np.array([-3.0, -0.5, 0.0, 2.0])
+    s = 1 / (1 + np.exp(-v))
+    first, second = ts.Session(backend=backend).run([g, h], {x: v})
+    np.testing.assert_allclose(first, s * (1 - s), rtol=1e-12)  # closed forms of σ' and σ''
+    np.testing.assert_allclose(second, s * (1 - s) * (1 - 2 * s), rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigmoid_gradient_is_finite_far_out(backend):
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    (g,) = ts.gradients(ts.sigmoid(x), [x])
+    with np.errstate(over="ignore"):  # exp(1000) overflows to inf on the way to σ = 0, as it may
+        value = ts.Session(backend=backend).run(g, {x: [-1000.0, 0.0, 1000.0]})
+    np.testing.assert_array_equal(value, [0.0, 0.25, 0.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_user_op_with_compute_runs_on_every_backend(backend):
+    class cube(ts.Operation):
+        def __init__(self, x):
+            super().__init__([x])
+
+        def compute(self, x_value):
+            return np.asarray(x_value) ** 3
+
+    @ts.RegisterGradient("cube")
+    def _cube_gradient(op, grad):
+        return [grad * 3 * op.inputs[0].output * op.inputs[0].output]
+
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    y = cube(x) + 1
+    (dy,) = ts.gradients(y, [x])
+    values = ts.Session(backend=backend).run([y, dy], {x: [1.0, 2.0]})
+    np.testing.assert_allclose(values[0], [2.0, 9.0])
+    np.testing.assert_allclose(values[1], [3.0, 12.0])
+
+
+# training ----------------------------------------------------------------------------------------------------------
+def _tutorial_mlp(initial, learning_rate=0.03):
+    X, c = ts.placeholder(), ts.placeholder()
+    W_hidden, b_hidden = ts.Variable(initial[0]), ts.Variable(initial[1])
+    p_hidden = ts.sigmoid(ts.add(ts.matmul(X, W_hidden), b_hidden))
+    W_output, b_output = ts.Variable(initial[2]), ts.Variable(initial[3])
+    p_output = ts.softmax(ts.add(ts.matmul(p_hidden, W_output), b_output))
+    J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p_output)), axis=1)))
+    train = ts.train.GradientDescentOptimizer(learning_rate).minimize(J)
+    return X, c, [W_hidden, b_hidden, W_output, b_output], J, train
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_perceptron_training_matches_numpy(backend):
+    rng = np.random.default_rng(10)
+    X_value, c_value = blobs(rng)
+    W0, b0 = rng.standard_normal((2, 2)), rng.standard_normal(2)
+    ts.Graph().as_default()
+    X, c = ts.placeholder(), ts.placeholder()
+    W, b = ts.Variable(W0), ts.Variable(b0)
+    J = ts.negative(ts.reduce_sum(ts.reduce_sum(c * ts.log(ts.softmax(X @ W + b)), axis=1)))
+    train = ts.train.GradientDescentOptimizer(0.01).minimize(J)
+    session = ts.Session(backend=backend)
+    for _ in range(100):
+        session.run(train, {X: X_value, c: c_value})
+    W_ref, b_ref = W0, b0
+    for _ in range(100):
+        W_ref, b_ref = perceptron_step(X_value, c_value, W_ref, b_ref, 0.01)
+    np.testing.assert_allclose(session.run(W), W_ref, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(session.run(b), b_ref, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mlp_training_matches_numpy(backend):
+    rng = np.random.default_rng(11)
+    X_value, c_value = xor_clusters(rng)
+    initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
+    ts.Graph().as_default()
+    X, c, variables, J, train = _tutorial_mlp(initial)
+    session = ts.Session(backend=backend)
+    feed = {X: X_value, c: c_value}
+    reference = initial
+    for step in range(300):
+        if step % 50 == 0:
+            np.testing.assert_allclose(session.run(J, feed), mlp_loss(X_value, c_value, *reference), rtol=1e-10)
+        session.run(train, feed)
+        reference = mlp_step(X_value, c_value, *reference, 0.03)
+    for variable, expected in zip(variables, reference):
+        np.testing.assert_allclose(session.run(variable), expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_momentum_and_adam_train_on_every_backend(backend):
+    ts.Graph().as_default()
+    w = ts.Variable([3.0, -2.0], name="w")
+    loss = ts.reduce_sum(ts.square(w - ts.constant([1.0, 1.0])))
+    trains = [ts.train.MomentumOptimizer(0.1, 0.9).minimize(loss), ts.train.AdamOptimizer(0.1).minimize(loss)]
+    for train in trains:
+        session = ts.Session(backend=backend)
+        for _ in range(300):
+            session.run(train)
+        np.testing.assert_allclose(session.run(w), [1.0, 1.0], atol=1e-2)
+
+
+# dtype, device and errors -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_session_computes_in_float32(backend):
+    rng = np.random.default_rng(12)
+    X_value, c_value = xor_clusters(rng)
+    initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
+    ts.Graph().as_default()
+    X, c, variables, J, train = _tutorial_mlp(initial)
+    session = ts.Session(backend=backend, dtype=ts.float32)
+    feed = {X: X_value, c: c_value}
+    for _ in range(20):
+        session.run(train, feed)
+    reference = initial
+    for _ in range(20):
+        reference = mlp_step(X_value, c_value, *reference, 0.03)
+    loss = session.run(J, feed)
+    assert loss.dtype == np.float32
+    np.testing.assert_allclose(loss, mlp_loss(X_value, c_value, *reference), rtol=1e-4)
+    for variable, expected in zip(variables, reference):
+        value = session.run(variable)
+        assert value.dtype == np.float32, variable.name
+        np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_variables_stay_on_the_device_and_fetches_come_back_as_numpy(backend):
+    ts.Graph().as_default()
+    w = ts.Variable([1.0, 2.0], name="w")
+    step = ts.assign(w, w * 2.0)
+    session = ts.Session(backend=backend)
+    fetched = session.run(step)
+    assert type(fetched) is np.ndarray
+    np.testing.assert_array_equal(fetched, [2.0, 4.0])
+    assert isinstance(session._values[w], _array_type(backend))
+    fetched[0] = 100.0  # a fetched value is the caller's own
+    np.testing.assert_array_equal(session.run(w), [2.0, 4.0])
+
+
+def test_unknown_dtype_is_refused():
+    with pytest.raises(ValueError, match="float32 or float64"):
+        ts.Session(dtype=np.int32)
+
+
+@pytest.mark.parametrize("name, extra", [("jax", "symslow[jax]"), ("cupy", "symslow[cupy]")])
+def test_missing_backend_package_names_what_to_install(monkeypatch, name, extra):
+    monkeypatch.setitem(sys.modules, name, None)  # makes `import name` fail as if it were not installed
+    with pytest.raises(ImportError, match=rf"pip install {extra.replace('[', '.').replace(']', '.')}"):
+        ts.Session(backend=name)
+
+
+def test_jax_step_is_one_jit_compiled_function():
+    pytest.importorskip("jax", reason="jax is not installed (pip install symslow[jax])")
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    w = ts.Variable(1.0, name="w")
+    train = ts.train.GradientDescentOptimizer(0.5).minimize(ts.reduce_sum(ts.square(w * x - 1.0)))
+    session = ts.Session(backend="jax")
+    session.run(train, {x: [1.0, 2.0]})
+    program = next(iter(ts.get_default_graph().compile_cache.values()))
+    assert hasattr(program.function, "lower")  # jax.jit's wrapper, not the plain Python function
+    assert "jax.numpy" in program.source
+    # d/dw Σ (w x - 1)² = Σ 2 x (w x - 1) = 2·(0 + 2·1) = 4 at w = 1: w ← 1 - 0.5·4
+    np.testing.assert_allclose(session.run(w), -1.0)
