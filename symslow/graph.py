@@ -22,9 +22,6 @@ float64 = np.float64
 int32 = np.int32
 int64 = np.int64
 
-Shape = "tuple[int | None, ...] | None"
-
-
 def as_shape(shape: Any) -> tuple | None:
     """Normalise a user's shape (``None``, an int, a list with ``None`` / -1 for unknown sizes) to a tuple."""
     if shape is None:

@@ -193,10 +193,14 @@ class Operation(Node):
     def infer_dtype(self, *input_dtypes):
         return result_dtype(*input_dtypes)
 
+    @property
+    def display_name(self) -> str:
+        """The node's name, also while the op is still being built (for error messages)."""
+        return getattr(self, "name", None) or self._prospective_name
+
     def shape_error(self, message: str) -> ShapeError:
         """A ``ShapeError`` that names this op and node."""
-        name = getattr(self, "name", None) or self._prospective_name
-        return ShapeError(f"Op {self.op_type} (node {name!r}): {message}")
+        return ShapeError(f"Op {self.op_type} (node {self.display_name!r}): {message}")
 
     # the gradient rule -------------------------------------------------------------------------------------------
     def gradient(self, grad: Node, index: int) -> Node | None:
@@ -306,7 +310,7 @@ class ElementwiseOp(Operation):
         super().__init__(inputs, name)
 
     def infer_shape(self, *input_shapes):
-        return broadcast_shapes(self.op_type, self._prospective_name, *input_shapes)
+        return broadcast_shapes(self.op_type, self.display_name, *input_shapes)
 
     def infer_dtype(self, *input_dtypes):
         return result_dtype(*input_dtypes, floating=self.floating)
@@ -366,7 +370,11 @@ def evaluate_elementwise(expr: sympy.Expr, input_nodes: Sequence[Node], input_va
     key = (expr, tuple(symbols[i] for i in keep))
     function = _lambdified.get(key)
     if function is None:
-        function = sympy.lambdify([symbols[i] for i in keep], expr, modules="numpy")
+        # fresh argument names: lambdify puts each argument symbol in the code's namespace under its name, so a node
+        # named like a function (a node 'tanh' feeding tanh) would shadow numpy.tanh
+        arguments = [sympy.Dummy(f"a{k}") for k in range(len(keep))]
+        renamed = expr.xreplace({symbols[i]: a for i, a in zip(keep, arguments)})
+        function = sympy.lambdify(arguments, renamed, modules="numpy")
         _lambdified[key] = function
     values = [input_values[i] for i in keep]
     result = function(*values)
@@ -406,7 +414,7 @@ class ElementwiseExpr(Operation):
         return self._formula
 
     def infer_shape(self, *input_shapes):
-        return broadcast_shapes(self.op_type, self._prospective_name, *input_shapes)
+        return broadcast_shapes(self.op_type, self.display_name, *input_shapes)
 
     def infer_dtype(self, *input_dtypes):
         return result_dtype(*input_dtypes, floating=True)
@@ -414,6 +422,8 @@ class ElementwiseExpr(Operation):
     def gradient(self, grad: Node, index: int) -> Node | None:
         x = self.input_nodes[index]
         derivative = sympy.diff(self.expr, operand(x)) if isinstance(operand(x), sympy.Symbol) else 0
+        # d/dx Heaviside(x) (from relu, maximum) is DiracDelta(x): 0 wherever an array can hold a value
+        derivative = sympy.sympify(derivative).replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
         if derivative == 0:
             return None
         contribution = elementwise_expr(operand(grad) * derivative, [grad, *self.input_nodes], f"{self.default_name}_grad")

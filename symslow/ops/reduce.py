@@ -55,10 +55,12 @@ class reduce_sum(Operation):
     def __init__(self, x: Any, axis: Any = None, keepdims: bool = False, name: str | None = None):
         self.axis_argument, self.keepdims = axis, bool(keepdims)
         super().__init__([x], name)
+        shape = self.input_nodes[0].shape
+        self.axis = normalize_axis(axis, None if shape is None else len(shape), self)
 
     def infer_shape(self, shape):
-        self.axis = normalize_axis(self.axis_argument, None if shape is None else len(shape), self)
-        return reduced_shape(shape, self.axis, self.keepdims)
+        axis = normalize_axis(self.axis_argument, None if shape is None else len(shape), self)
+        return reduced_shape(shape, axis, self.keepdims)
 
     def formula(self, x):
         return self.function_for(axis=self.axis, keepdims=self.keepdims)(x)
