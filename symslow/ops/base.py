@@ -460,9 +460,11 @@ def elementwise_expr(expr: sympy.Expr, candidates: Sequence[Node], name: str) ->
     for node in inputs:
         if expr == node.symbol:
             return node
-    if not inputs:  # a number: broadcast it like the first candidate (the incoming gradient)
+    if not inputs:  # a number: a scalar if every candidate is one, else broadcast like the incoming gradient
         from .reduce import fill_like
 
+        if all(node.shape == () for node in candidates):
+            return Constant(float(expr), graph=candidates[0].graph, name=name)
         return fill_like(candidates[0], float(expr), name=name)
     return ElementwiseExpr(expr, inputs, name)
 

@@ -32,6 +32,8 @@ def normalize_axis(axis: Any, rank: int | None, op: Operation) -> tuple[int, ...
 
 
 def reduced_shape(shape, axis, keepdims):
+    if axis is None and not keepdims:
+        return ()  # a sum over everything is a scalar, whatever the input's rank
     if shape is None:
         return None
     if axis is None:
