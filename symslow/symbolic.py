@@ -2,15 +2,46 @@
 
 Each node's ``expr`` mentions only its inputs' symbols. :func:`formula` substitutes, recursively, every operation's
 formula for its symbol, down to the placeholders, Variables and constants, and gives one SymPy expression: the
-tutorial's loss becomes ``-Σ_i Σ_j c log softmax(X W + b)``.
+tutorial's loss becomes ``-Σ Σ_j c ⊙ log softmax(X W + b)``. Elementwise products of two arrays show as ``⊙``.
 """
 
 from __future__ import annotations
 
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 
 from .graph import Node
-from .ops.base import Operation
+from .ops.base import Operation, operand
+
+
+class hadamard(sympy.Function):
+    """The elementwise product of two arrays as formulas show it: ``c ⊙ p``.
+
+    Plain SymPy products commute and read as scalar products; this function exists only for display.
+    """
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _latex(self, printer) -> str:
+        return r" \odot ".join(printer.parenthesize(a, PRECEDENCE["Mul"]) for a in self.args)
+
+    def _sympystr(self, printer) -> str:
+        return " ⊙ ".join(printer.parenthesize(a, PRECEDENCE["Mul"]) for a in self.args)
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        parts = [printer._print(a) for a in self.args]
+        result = parts[0]
+        for part in parts[1:]:
+            result = prettyForm(*result.right(" ⊙ ", part))
+        return result
+
+
+def _is_array(node: Node) -> bool:
+    return node.shape != () and isinstance(operand(node), sympy.Symbol)
 
 
 def formula(node: Node) -> sympy.Expr:
@@ -30,9 +61,13 @@ def formula(node: Node) -> sympy.Expr:
 
     if not isinstance(node, Node):
         raise TypeError(f"formula() takes a node, not {node!r}.")
+    from .ops.elementwise import multiply
+
     whole: dict[Node, sympy.Expr] = {}
     for n in topological_order([node]):
-        if isinstance(n, Operation) and n.expr is not None:
+        if isinstance(n, multiply) and all(_is_array(i) for i in n.input_nodes):
+            whole[n] = hadamard(*[whole[i] for i in n.input_nodes])
+        elif isinstance(n, Operation) and n.expr is not None:
             whole[n] = n.expr.xreplace({i.symbol: whole[i] for i in n.input_nodes})
         else:
             whole[n] = n.expr

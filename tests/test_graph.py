@@ -119,7 +119,8 @@ def test_formula_of_the_tutorial_loss_typesets_as_double_sum():
     J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p)), axis=1)))
     latex = ts.latex(J)
     assert latex.startswith("- \\sum") and latex.count("\\sum") == 2 and "\\sum_{j}" in latex
-    assert "c \\log \\operatorname{softmax}\\left(b + X W\\right)" in latex
+    assert "c \\odot \\log \\operatorname{softmax}\\left(b + X W\\right)" in latex
+    assert "c ⊙ log_softmax(b + matmul(X, W), axis=-1)" in str(ts.formula(J))
     assert "Placeholder" not in latex and "Variable" not in latex
 
 

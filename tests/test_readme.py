@@ -17,6 +17,6 @@ def test_quick_start_runs_as_written():
         exec(compile(code, "README.md", "exec"), {})
     lines = output.getvalue().splitlines()
     assert lines[0] == "[ 2. -1.]"
-    assert "\\log \\operatorname{softmax}\\left(b + X W\\right)" in lines[1]
+    assert "c \\odot \\log \\operatorname{softmax}\\left(b + X W\\right)" in lines[1]
     assert float(lines[2]) < 2 * np.log(2)
     assert lines[3] == "def compiled_step(feeds, variables, constants):"
