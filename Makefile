@@ -32,5 +32,20 @@ demo: $(STAMP) graphviz
 test: $(STAMP) graphviz
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
+# make bench: the benchmark (not part of make test) in its own environment, bench/.venv, with JAX and the CPU
+# build of PyTorch; every library held to one thread. It writes bench/RESULTS.md.
+.PHONY: bench
+BENCH_VENV := bench/.venv
+$(BENCH_VENV)/.installed: bench/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMEXPR_NUM_THREADS=1 \
+	  XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+	  $(BENCH_VENV)/bin/python bench/run.py
+
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache
