@@ -1,0 +1,39 @@
+"""Diagrams with Graphviz: a graph, its gradient graph, and every step of backpropagation.
+
+* :func:`draw` — the subgraph some fetches need, with formulas, shapes and (when fed) values;
+* :func:`draw_gradients` — the forward graph and the gradient graph backpropagation builds, running the other way;
+* :func:`backprop_steps` / :func:`save_steps` — backpropagation step by step, as SVGs and one HTML page.
+
+Diagrams are ``graphviz.Digraph`` objects: ``.source`` is their DOT text (no Graphviz binaries needed), and
+:func:`render` / :func:`save` render them (the binaries needed, with an error saying how to install them). In
+Jupyter, diagrams, steps and nodes display inline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .backprop import BackpropStep, BackpropSteps, Contribution, backprop_steps, save_steps
+from .graph import draw, draw_gradients
+from .render import GraphvizNotFoundError, render, render_svg, save
+
+__all__ = ["draw", "draw_gradients", "backprop_steps", "save_steps", "BackpropStep", "BackpropSteps",
+           "Contribution", "render", "render_svg", "save", "GraphvizNotFoundError", "node_mimebundle"]
+
+
+def node_mimebundle(node: Any) -> dict | None:
+    """How a node displays in a notebook: its diagram as SVG (and HTML), or ``None`` without Graphviz.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> sorted(node_mimebundle(ts.exp(x)))
+        ['image/svg+xml', 'text/html', 'text/plain']
+    """
+    from .render import svg_or_none
+
+    svg = svg_or_none(draw(node))
+    if svg is None:
+        return None
+    return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.index('<svg'):]}</div>", "text/plain": repr(node)}

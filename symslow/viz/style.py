@@ -1,0 +1,256 @@
+"""How diagrams look, in one place: the style of each kind of node, the legend, and the text inside labels.
+
+Conventions (from micrograd, PyTensor's ``pydotprint`` and torchviz): values are boxes, operations are rounded boxes
+holding their formula; placeholders are green, Variables blue, constants white with a dashed border, the loss coral
+and gradient nodes orange with dashed edges. Every diagram carries a legend saying so.
+
+Formulas are printed from each node's own SymPy ``expr`` (in its inputs' symbols) as Graphviz HTML-like labels, with
+sub- and superscripts; user names can hold any character and are escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping
+
+import numpy as np
+import sympy
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from ..graph import Constant, Node, Placeholder, Variable, format_shape
+from ..ops.base import OpFunction
+
+FONT = "Helvetica"
+
+# kind -> Graphviz node attributes
+NODE_STYLES: dict[str, dict[str, str]] = {
+    "placeholder": {"shape": "box", "style": "filled", "fillcolor": "#c7e9c0", "color": "#238b45"},
+    "variable": {"shape": "box", "style": "filled", "fillcolor": "#c6dbef", "color": "#2171b5"},
+    "constant": {"shape": "box", "style": "dashed,filled", "fillcolor": "white", "color": "#555555"},
+    "operation": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f0f0f0", "color": "#444444"},
+    "loss": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#fb8072", "color": "#a50f15"},
+    "gradient": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdb863", "color": "#b35806"},
+}
+LEGEND_TEXT = {
+    "placeholder": "placeholder (fed)",
+    "variable": "Variable (trained)",
+    "constant": "constant",
+    "operation": "operation",
+    "loss": "loss",
+    "gradient": "gradient node",
+}
+EDGE_STYLE = {"color": "#555555", "fontsize": "10", "fontcolor": "#333333"}
+GRADIENT_EDGE_STYLE = {"color": "#b35806", "style": "dashed", "fontsize": "10", "fontcolor": "#b35806"}
+GRADIENT_INPUT_STYLE = {"color": "#bbbbbb", "style": "dashed", "fontsize": "10", "fontcolor": "#999999",
+                        "penwidth": "0.8", "constraint": "false"}
+GRADIENT_OF_STYLE = {"color": "#e66101", "style": "dashed", "arrowhead": "odiamond", "constraint": "false",
+                     "penwidth": "1.6"}
+CURRENT_STYLE = {"fillcolor": "#ffff99", "color": "#d7301f", "penwidth": "3"}
+DONE_STYLE = {"color": "#1a9850", "penwidth": "2"}
+
+
+def kind_of(node: Node) -> str:
+    """``placeholder``, ``variable``, ``constant`` or ``operation``."""
+    if isinstance(node, Placeholder):
+        return "placeholder"
+    if isinstance(node, Variable):
+        return "variable"
+    if isinstance(node, Constant):
+        return "constant"
+    return "operation"
+
+
+def node_id(node: Node) -> str:
+    """The deterministic DOT id of a node: its creation index in its graph (``n12``)."""
+    return f"n{node.id}"
+
+
+def escape(text: Any) -> str:
+    """Text made safe for a Graphviz HTML-like label (``*`` too, so formulas' operators stay unambiguous).
+
+    Example:
+        >>> escape('a<b>&"c*"')
+        'a&lt;b&gt;&amp;&quot;c&#42;&quot;'
+    """
+    return html.escape(str(text), quote=True).replace("&#x27;", "&#39;").replace("*", "&#42;")
+
+
+def legend(kinds: list[str], extra: list[tuple[str, str]] = ()) -> str:
+    """An HTML-like label for the legend node: a swatch per kind, then ``(symbol, meaning)`` rows."""
+    rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
+    for kind in kinds:
+        style = NODE_STYLES[kind]
+        border = ' STYLE="dashed"' if "dashed" in style["style"] else ""
+        rounded = ' STYLE="rounded"' if "rounded" in style["style"] else border
+        rows.append(
+            f'<TR><TD BGCOLOR="{style["fillcolor"]}" COLOR="{style["color"]}" BORDER="1"{rounded} WIDTH="24">'
+            f' </TD><TD ALIGN="LEFT">{escape(LEGEND_TEXT[kind])}</TD></TR>'
+        )
+    for symbol, meaning in extra:
+        rows.append(f'<TR><TD>{symbol}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>')
+    return '<<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">' + "".join(rows) + "</TABLE>>"
+
+
+# values --------------------------------------------------------------------------------------------------------------
+SMALL = 8  # arrays with at most this many elements are shown in full
+
+
+def format_number(x: float) -> str:
+    """A number with 3 significant digits (``0.25``, ``-1.5e+03``)."""
+    return f"{x + 0.0:.3g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def format_value(value: Any, html_rows: bool = True) -> str:
+    """A small array in full (rows on lines), a large one as its shape with min / mean / max.
+
+    Example:
+        >>> format_value(np.array([[1.0, 2.5], [3.0, 4.0]]), html_rows=False)
+        '[[1, 2.5]\\n [3, 4]]'
+        >>> format_value(np.arange(100.0), html_rows=False)
+        'shape (100,): min 0, mean 49.5, max 99'
+    """
+    if value is None:
+        return ""
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        return escape(type(value).__name__)
+    if array.size > SMALL or array.ndim > 2:
+        if array.size == 0:
+            return f"shape {escape(format_shape(array.shape))}: empty"
+        return (f"shape {format_shape(array.shape)}: min {format_number(array.min())}, "
+                f"mean {format_number(array.mean())}, max {format_number(array.max())}")
+    if array.ndim == 0:
+        return format_number(array.item())
+    if array.ndim == 1:
+        return "[" + ", ".join(format_number(x) for x in array) + "]"
+    lines = ["[" + ", ".join(format_number(x) for x in row) + "]" for row in array]
+    return ("<BR/>" if html_rows else "\n ").join(["[" + lines[0], *lines[1:]]) + "]"
+
+
+# formulas ------------------------------------------------------------------------------------------------------------
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _superscript(text: str) -> str:
+    """``2`` as ``²``; anything else as ``^(...)``."""
+    if text.lstrip("-").isdigit():
+        return text.translate(_SUPERSCRIPTS)
+    return f"^({text})" if len(text) > 1 else f"^{text}"
+
+
+def _op_text(op_type: str, args: list[str], attrs: Mapping[str, Any]) -> str:
+    """How a structural op reads in a diagram (its arguments already printed)."""
+    axis = attrs.get("axis")
+    if op_type == "matmul":
+        return f"{args[0]} @ {args[1]}"
+    if op_type == "matmul_vjp":
+        g, a, b = args
+        return f"{g} @ {b}ᵀ" if attrs.get("index") == 0 else f"{a}ᵀ @ {g}"
+    if op_type == "transpose":
+        return f"{args[0]}ᵀ"
+    if op_type == "reduce_sum":
+        where = "" if axis is None else ", axis=" + ",".join(map(str, axis))
+        return f"Σ({args[0]}{where})"
+    if op_type == "count":
+        return f"|{args[0]}|"
+    if op_type in ("softmax", "log_softmax"):
+        return f"{op_type.replace('_', ' ')}({args[0]})"
+    if op_type == "sum_to":
+        return f"unbroadcast({args[0]} to {args[1]})"
+    if op_type == "broadcast_like":
+        return f"broadcast({args[0]} to {args[1]})"
+    if op_type == "fill_like":
+        return f"{format_number(attrs['value'])} like {args[0]}"
+    if op_type == "Assign":
+        return f"{args[0]} ← {args[1]}"
+    shown = [f"{k}={escape(v)}" for k, v in attrs.items() if k not in ("plan",)]
+    return f"{escape(op_type)}({', '.join(args + shown)})"
+
+
+class HtmlFormulaPrinter(StrPrinter):
+    """SymPy's string printer writing unicode, escaped for Graphviz HTML-like labels: ``x²``, ``Wᵀ``, ``a·b``.
+
+    It writes no tags: one run of text per line keeps SVG text where Graphviz measured it in every browser.
+    ``names`` maps a symbol to the (already escaped) text shown for it, e.g. ``∂J/∂y`` for a gradient's symbol.
+
+    Example:
+        >>> x, y = sympy.symbols("x y<1>", real=True)
+        >>> HtmlFormulaPrinter().doprint(1 / (1 + sympy.exp(-x)) * y ** 2)
+        'y&lt;1&gt;²/(1 + exp(-x))'
+    """
+
+    printmethod = "_symslow_html"  # no SymPy object defines it: dispatch goes to the _print_ methods below
+
+    def __init__(self, names: Mapping[sympy.Symbol, str] | None = None):
+        super().__init__({"full_prec": False})
+        self.names = dict(names or {})
+
+    def _print_Symbol(self, expr) -> str:
+        return self.names.get(expr) or escape(expr.name)
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Float(self, expr) -> str:
+        return format_number(float(expr))
+
+    def _print_Mul(self, expr) -> str:
+        return super()._print_Mul(expr).replace("*", "·")
+
+    def _print_Pow(self, expr, rational=False) -> str:
+        base, exponent = expr.args
+        if exponent == sympy.S.Half:
+            return f"√({self._print(base)})"
+        if exponent.is_number and exponent.is_negative:
+            positive = base if exponent == -1 else sympy.Pow(base, -exponent, evaluate=False)
+            return f"1/{self.parenthesize(positive, PRECEDENCE['Mul'])}"
+        return f"{self.parenthesize(base, PRECEDENCE['Pow'])}{_superscript(self._print(exponent))}"
+
+    def _print_Function(self, expr) -> str:
+        if isinstance(expr, OpFunction):
+            return _op_text(expr.op.op_type, [self._print(a) for a in expr.args], expr.attrs)
+        return escape(expr.func.__name__) + "(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Heaviside(self, expr) -> str:
+        return f"H({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Piecewise(self, expr) -> str:
+        parts = [f"{self._print(e)} if {self._print(c)}" for e, c in expr.args]
+        return "{" + "; ".join(parts) + "}"
+
+    def _print_Relational(self, expr) -> str:
+        return f"{self._print(expr.lhs)} {escape(expr.rel_op)} {self._print(expr.rhs)}"
+
+
+def formula_html(expr: sympy.Expr, names: Mapping[sympy.Symbol, str] | None = None) -> str:
+    """A node's formula as escaped unicode text for a label.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> formula_html(ts.sigmoid(x).expr)
+        '1/(1 + exp(-x))'
+        >>> formula_html(ts.reduce_sum(x, axis=1).expr)
+        'Σ(x, axis=1)'
+    """
+    return HtmlFormulaPrinter(names).doprint(expr)
+
+
+def html_to_text(fragment: str) -> str:
+    """The plain text of an HTML-like label fragment (``x<SUP>2</SUP>`` becomes ``x^2``), for terminals.
+
+    Example:
+        >>> html_to_text("e<SUP>-x</SUP> &lt; 1<BR/>ok")
+        'e^(-x) < 1\\nok'
+    """
+    import re
+
+    text = re.sub(r"<SUP>(.*?)</SUP>", lambda m: "^" + (m[1] if len(m[1]) == 1 else f"({m[1]})"), fragment)
+    text = re.sub(r"<SUB>(.*?)</SUB>", lambda m: "_" + (m[1] if len(m[1]) == 1 else f"({m[1]})"), text)
+    text = text.replace("<BR/>", "\n")
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
