@@ -251,6 +251,11 @@ class Node:
 
         return "$" + sympy.latex(formula(self)) + "$"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
+        from .viz import node_mimebundle  # notebooks show the node's diagram (None without Graphviz)
+
+        return node_mimebundle(self)
+
     # the tutorial's gradient functions use NumPy on values; on nodes the same spelling builds nodes -------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from .ops.base import ufunc_to_op
