@@ -89,7 +89,8 @@ class matmul_vjp(Operation):
 
     @staticmethod
     def print_code(printer, g, a, b, index):
-        return f"runtime.matmul_vjp({g}, {a}, {b}, {index})"
+        # g may be a number (a scalar constant gradient): as an array of the backend's module, it has .reshape
+        return f"runtime.matmul_vjp({call(printer, 'asarray', g)}, {a}, {b}, {index})"
 
     @staticmethod
     def print_latex(printer, g, a, b, index):
@@ -137,7 +138,9 @@ class transpose(Operation):
 
     @staticmethod
     def print_code(printer, x, perm):
-        return f"{postfix(x)}.T" if perm is None else call(printer, "transpose", x, repr(perm))
+        if perm is None:  # `.T` needs an array: a number (a scalar constant) goes through transpose()
+            return f"{x}.T" if x.isidentifier() else call(printer, "transpose", x)
+        return call(printer, "transpose", x, repr(perm))
 
     @staticmethod
     def print_latex(printer, x, perm):
