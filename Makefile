@@ -32,6 +32,13 @@ demo: $(STAMP) graphviz
 test: $(STAMP) graphviz
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
+# make fuzz: the random-graph checks with many more examples (FUZZ_EXAMPLES of them; make test runs a few).
+FUZZ_EXAMPLES ?= 1500
+.PHONY: fuzz
+fuzz: $(STAMP)
+	SYMSLOW_FUZZ=1 SYMSLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_random_graphs.py \
+	  --hypothesis-show-statistics
+
 # make bench: the benchmark (not part of make test) in its own environment, bench/.venv, with JAX and the CPU
 # build of PyTorch; every library held to one thread. It writes bench/RESULTS.md.
 .PHONY: bench
