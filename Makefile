@@ -26,8 +26,10 @@ graphviz:
 	    exit 1; \
 	  fi; }
 
+# symslow demo: train the tutorial's MLP; write its plots, graph, gradient graph and every step of backpropagation.
 demo: $(STAMP) graphviz
-	MPLBACKEND=Agg $(BIN)/python examples/multi_layer_perceptron.py --out $(DEMO_OUT)
+	MPLBACKEND=Agg $(BIN)/symslow demo --out $(DEMO_OUT)
+	@echo "The demo's files are in $(DEMO_OUT)/; open $(DEMO_OUT)/backprop/index.html to step through backpropagation."
 
 test: $(STAMP) graphviz
 	MPLBACKEND=Agg $(BIN)/python -m pytest

@@ -1,0 +1,254 @@
+"""Backpropagation step by step: the order, the numbers, the files and the HTML page in headless Chromium.
+
+The page is tested in Debian's Chromium, started headless. The test copies the page and adds two small scripts: one
+at the top of ``<head>`` that records uncaught errors, one at the end of ``<body>`` that reads which step is
+visible, clicks Next (a real ``click()`` on the button, handled by the page's own script), reads again, and writes
+what it saw into a ``<pre>``. ``--dump-dom`` prints the resulting document; ``--enable-logging=stderr`` prints the
+console, which must hold no error. Chromium missing is a failure that says how to install it, never a skip.
+"""
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import symslow as ts
+from symslow.gradients import backprop_order
+from symslow.viz import backprop_steps, save_steps
+
+from test_viz import sigmoid, tutorial_mlp
+
+
+def reached_from(loss):
+    """The nodes on a path to ``loss``, found by a plain search (independent of symslow's own orders)."""
+    seen, stack = {}, [loss]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            stack.extend(node.input_nodes)
+    return list(seen.values())
+
+
+def assert_consumers_first(nodes, loss):
+    position = {id(n): k for k, n in enumerate(nodes)}
+    for node in nodes:
+        for consumer in node.consumers:
+            if id(consumer) in position:
+                assert position[id(consumer)] < position[id(node)], (consumer.name, node.name)
+
+
+def test_mlp_steps_one_per_node_in_a_correct_order():
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    nodes = [s.node for s in steps[:-1]]
+    reached = reached_from(m["J"])
+    assert sorted(n.id for n in nodes) == sorted(n.id for n in reached)  # each reached node exactly once
+    assert nodes[0] is m["J"] and steps[0].kind == "start" and float(steps[0].value) == 1.0
+    assert steps[-1].kind == "end" and steps[-1].node is None and len(steps[-1].done) == len(reached)
+    assert_consumers_first(nodes, m["J"])
+    assert nodes == backprop_order([m["J"]])
+    for k, step in enumerate(steps[:-1]):
+        assert step.done == nodes[:k] and step.remaining == nodes[k + 1:]
+        assert step.consumers == list(dict.fromkeys(c for c in step.node.consumers if c in nodes))
+
+
+def test_mlp_step_values_equal_gradients_and_hand_written_backprop():
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    session = ts.Session(graph=m["graph"])
+    for step in steps[1:-1]:
+        (reference,) = ts.gradients(m["J"], [step.node])  # built anew, independently of the steps' nodes
+        np.testing.assert_allclose(step.value, session.run(reference, m["feed"]), rtol=1e-10, atol=1e-12)
+        if len(step.contributions) > 0:
+            total = sum(np.asarray(c.value) for c in step.contributions)
+            np.testing.assert_allclose(total, step.value, rtol=1e-10, atol=1e-12)
+    # the tutorial's backpropagation by hand, in NumPy
+    X, c = m["feed"][m["X"]], m["feed"][m["c"]]
+    W1, b1 = m["W_hidden"].initial_value, m["b_hidden"].initial_value
+    W2, b2 = m["W_output"].initial_value, m["b_output"].initial_value
+    h = sigmoid(X @ W1 + b1)
+    z = h @ W2 + b2
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    dz = p - c
+    dh = dz @ W2.T
+    dz1 = dh * h * (1 - h)
+    by_node = {id(s.node): s.value for s in steps[:-1]}
+    for node, expected in [(m["W_output"], h.T @ dz), (m["b_output"], dz.sum(0)), (m["W_hidden"], X.T @ dz1),
+                           (m["b_hidden"], dz1.sum(0)), (m["X"], dz1 @ W1.T), (m["p_hidden"], dh)]:
+        np.testing.assert_allclose(by_node[id(node)], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_consumers_at_different_depths():
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        y = ts.sigmoid(x, name="y")
+        J = ts.reduce_sum(ts.multiply(x, y) + y, name="J")  # x feeds multiply and y; y feeds multiply and add
+    data = np.array([-1.0, 0.5, 2.0])
+    steps = backprop_steps(J, {x: data})
+    nodes = [s.node for s in steps[:-1]]
+    assert_consumers_first(nodes, J)
+    assert [n.name for n in nodes].index("y") < [n.name for n in nodes].index("x")
+    s = sigmoid(data)
+    by_name = {step.node.name: step for step in steps[:-1]}
+    # closed forms: J = Σ x σ(x) + σ(x); ∂J/∂y = x + 1, ∂J/∂x = σ + (x + 1) σ (1 - σ)
+    np.testing.assert_allclose(by_name["y"].value, data + 1)
+    np.testing.assert_allclose(by_name["x"].value, s + (data + 1) * s * (1 - s))
+    x_step = by_name["x"]
+    assert {c.consumer.name for c in x_step.contributions} == {"multiply", "y"}
+    contributions = {c.consumer.name: c for c in x_step.contributions}
+    np.testing.assert_allclose(contributions["multiply"].value, s)
+    np.testing.assert_allclose(contributions["y"].value, (data + 1) * s * (1 - s))
+    assert "∂J/∂y·y·(1 - y)" in contributions["y"].formula
+    assert x_step.formula.startswith("∂J/∂x = ") and " + " in x_step.formula
+    assert "∂J/∂x" in x_step.text and "step" in x_step.text
+
+
+def test_a_node_used_twice_by_one_consumer():
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(x * x, name="J")
+    steps = backprop_steps(J, {x: np.array([3.0, -2.0])})
+    x_step = steps[-2]
+    assert x_step.node is x and [c.index for c in x_step.contributions] == [0, 1]
+    np.testing.assert_allclose(x_step.value, [6.0, -4.0])
+    np.testing.assert_allclose(sum(c.value for c in x_step.contributions), [6.0, -4.0])
+
+
+def test_steps_without_feed_are_symbolic():
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"])
+    assert all(s.value is None for s in steps)
+    w_step = next(s for s in steps if s.node is m["W_output"])
+    assert w_step.formula == "∂J/∂W_output = sigmoid<SUP>T</SUP> @ ∂J/∂matmul_1".replace("<SUP>T</SUP>", "ᵀ")
+
+
+def test_step_diagrams_highlight_the_node_and_label_the_edges():
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    step = next(s for s in steps if s.node is m["p_hidden"])
+    source = step.diagram.source
+    current = re.search(rf"\tn{m['p_hidden'].id} \[(.*)\]", source)[1]
+    assert 'fillcolor="#ffff99"' in current and "now, step" in current
+    consumer = step.consumers[0]
+    edge = re.search(rf"\tn{m['p_hidden'].id} -> n{consumer.id} \[(.*)\]", source)[1]
+    assert "∂J/∂matmul_1 @ W_outputᵀ" in edge
+    for done in step.done:
+        assert "✓ step" in re.search(rf"\tn{done.id} \[(.*)\]", source)[1]
+    assert "still to do: " + ", ".join(n.name for n in step.remaining[:3]) in source
+
+
+def test_save_steps_writes_svgs_and_a_self_contained_page(tmp_path):
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    paths = save_steps(steps, tmp_path, formats=("svg", "png"))
+    svgs = sorted(tmp_path.glob("step_*.svg"))
+    assert len(svgs) == len(steps) and len(list(tmp_path.glob("step_*.png"))) == len(steps)
+    for path in svgs:
+        assert ET.parse(path).getroot().tag.endswith("svg")
+    assert (tmp_path / "step_01.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert tmp_path / "index.html" in paths
+    assert page.count("<section class=\"step\"") == len(steps) and page.count("<svg") == len(steps)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page), "the page loads something from the network"
+    assert "<link" not in page and "@import" not in page and "url(http" not in page
+
+
+def test_gif(tmp_path):
+    from PIL import Image
+
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(ts.square(x))
+    steps = backprop_steps(J, {x: [1.0]})
+    save_steps(steps, tmp_path, gif=True)
+    with Image.open(tmp_path / "steps.gif") as gif:
+        assert gif.n_frames == len(steps)
+
+
+# the page in a browser ------------------------------------------------------------------------------------------
+def chromium_path():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is missing: the backpropagation page is tested in headless Chromium. Install it with "
+                    "'sudo apt-get install chromium' (Debian), or run 'make test' as root, which installs it.")
+    return path
+
+
+ERROR_CATCHER = """<script>window.__errors = [];
+window.addEventListener("error", function (e) { window.__errors.push(String(e.message)); });
+console.log("symslow-console-check");</script>"""
+
+DRIVER = """<script>(function () {
+  function visible() {
+    return Array.prototype.filter.call(document.querySelectorAll("section.step"), function (s) {
+      return getComputedStyle(s).display !== "none" && s.getBoundingClientRect().height > 0;
+    }).map(function (s) { return s.getAttribute("data-step"); });
+  }
+  var counter = document.getElementById("counter");
+  var seen = {first: visible(), firstCounter: counter.textContent};
+  document.getElementById("next").click();
+  seen.afterNext = visible();
+  seen.afterNextCounter = counter.textContent;
+  var slider = document.getElementById("slider");
+  slider.value = "4";
+  slider.dispatchEvent(new Event("input"));
+  seen.afterSlider = visible();
+  document.getElementById("previous").click();
+  seen.afterPrevious = visible();
+  seen.errors = window.__errors;
+  var out = document.createElement("pre");
+  out.id = "test-result";
+  out.textContent = JSON.stringify(seen);
+  document.body.appendChild(out);
+})();</script>"""
+
+
+def run_chromium(page, tmp_path, fragment=""):
+    profile = tmp_path / "profile"
+    command = [chromium_path(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom",
+               page.as_uri() + fragment]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, done.stderr
+
+
+def test_page_in_headless_chromium_shows_step_1_then_step_2_after_next(tmp_path):
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    save_steps(steps, tmp_path / "steps")
+    page = (tmp_path / "steps" / "index.html").read_text(encoding="utf-8")
+    tested = tmp_path / "steps" / "tested.html"
+    tested.write_text(page.replace("<head>", "<head>" + ERROR_CATCHER, 1).replace("</body>", DRIVER + "</body>", 1),
+                      encoding="utf-8")
+    dom, console = run_chromium(tested, tmp_path)
+    assert "symslow-console-check" in console, "Chromium's console log is not reaching stderr: " + console[-1000:]
+    assert "Uncaught" not in console and ":ERROR:CONSOLE" not in console, console
+    seen = json.loads(html.unescape(re.search(r'<pre id="test-result">(.*?)</pre>', dom, re.S)[1]))
+    count = len(steps)
+    assert seen["first"] == ["1"] and seen["firstCounter"] == f"Step 1 of {count}"
+    assert seen["afterNext"] == ["2"] and seen["afterNextCounter"] == f"Step 2 of {count}"
+    assert seen["afterSlider"] == ["4"] and seen["afterPrevious"] == ["3"]
+    assert seen["errors"] == []
+
+
+def test_page_opens_the_step_named_in_its_address(tmp_path):
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(ts.square(x))
+    steps = backprop_steps(J, {x: [1.0, 2.0]})
+    save_steps(steps, tmp_path / "steps")
+    dom, console = run_chromium(tmp_path / "steps" / "index.html", tmp_path, "#3")
+    assert re.search(r'data-current="3"', dom), dom[:500]
+    assert "Uncaught" not in console
