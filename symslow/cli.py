@@ -88,10 +88,14 @@ def demo(out: Path, steps: int = 1000, learning_rate: float = 0.03, seed: int = 
     def wrote(path, what):
         written.append((Path(path), what))
 
-    wrote(plotting.plot_points(points, classes, out / "data.png", title="XOR-like clusters"), "the data")
+    # colour index 0 is red: the tutorial's red points are class 1 of the one-hot labels
+    colours = 1 - classes
+    wrote(plotting.plot_points(points, colours, out / "data.png", title="XOR-like clusters", names=("red", "blue")),
+          "the data")
     wrote(plotting.plot_decision_boundary(
-        lambda grid: np.argmax(session.run(m["p_output"], {m["X"]: grid}), axis=1), points, classes,
-        out / "decision_boundary.png", title="decision boundary after training"), "the decision boundary")
+        lambda grid: 1 - np.argmax(session.run(m["p_output"], {m["X"]: grid}), axis=1), points, colours,
+        out / "decision_boundary.png", title="decision boundary after training", names=("red", "blue")),
+        "the decision boundary")
     wrote(plotting.plot_loss(losses, out / "loss.png", title="cross-entropy loss"), "the loss curve")
 
     # the diagrams show values for four points, one from each cluster, so that every array fits in a node

@@ -252,3 +252,31 @@ def test_page_opens_the_step_named_in_its_address(tmp_path):
     dom, console = run_chromium(tmp_path / "steps" / "index.html", tmp_path, "#3")
     assert re.search(r'data-current="3"', dom), dom[:500]
     assert "Uncaught" not in console
+
+
+@pytest.mark.parametrize("setting", ["after an optimizer", "inside a name scope"])
+def test_contributions_are_found_when_the_graph_has_other_gradients(setting):
+    m = tutorial_mlp()
+    with m["graph"].as_default():
+        ts.train.GradientDescentOptimizer(0.1).minimize(m["J"])  # gradient nodes under the same scope names
+        if setting == "inside a name scope":
+            with ts.name_scope("outer"):
+                steps = backprop_steps(m["J"], m["feed"])
+        else:
+            steps = backprop_steps(m["J"], m["feed"])
+    for step in steps[1:-1]:
+        assert step.contributions and all(c.share is not None for c in step.contributions)
+        np.testing.assert_allclose(sum(np.asarray(c.value) for c in step.contributions), step.value, rtol=1e-10)
+
+
+def test_notebook_display_of_steps():
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(ts.square(x))
+    steps = backprop_steps(J, {x: [1.0]})
+    page = steps._repr_html_()
+    assert page.count("<svg") == len(steps) and page.count('class="symslow-steps" id="symslow-steps-') == 1
+    assert backprop_steps(J)._repr_html_().split('id="')[1] != page.split('id="')[1]  # two outputs, two ids
+    bundle = steps[1]._repr_mimebundle_()
+    assert ET.fromstring(bundle["image/svg+xml"]).tag.endswith("svg") and bundle["text/plain"] == steps[1].text

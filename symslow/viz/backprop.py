@@ -36,7 +36,7 @@ class Contribution:
         consumer: the consumer node.
         index: the argument of the consumer that the node is.
         share: the gradient node computing this contribution (``None`` if the derivative is zero).
-        formula: the share's formula, as an HTML-like fragment, in ∂J/∂consumer and the forward nodes' names.
+        formula: the share's formula (unicode, escaped for HTML), in ∂J/∂consumer and the forward nodes' names.
         value: its value when fed, else ``None``.
     """
 
@@ -58,7 +58,7 @@ class BackpropStep:
         consumers: the node's consumers on the way to the loss (each consumer once).
         contributions: what each consumer passes back, per argument.
         gradient: the gradient node ∂J/∂node that symslow built.
-        formula: ∂J/∂node as the sum of the contributions (HTML-like fragment); ``text`` gives it as plain text.
+        formula: ∂J/∂node as the sum of the contributions (unicode, escaped for HTML); ``text`` is plain text.
         value: the gradient's value when fed, else ``None``.
         done: nodes whose gradient is complete before this step.
         remaining: nodes still to process after this one, in order.

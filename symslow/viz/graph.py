@@ -15,6 +15,7 @@ import sympy
 
 from ..gradients import compute_gradients, gradients, topological_order
 from ..graph import Constant, Node, Placeholder, format_shape
+from ..ops.base import Operation
 from ..ops.state import assign, group
 from . import style
 
@@ -128,22 +129,23 @@ def _depth(nodes: Sequence[Node]) -> int:
 
 
 def node_label(node: Node, *, names: Mapping[sympy.Symbol, str] | None = None, value: Any = None,
-               has_value: bool = False, header: str | None = None, rows: Iterable[str] = ()) -> str:
-    """The HTML-like label of a node: op or name, formula, static shape, value if known, then extra rows."""
-    cells = []
+               has_value: bool = False, rows: Iterable[str] = ()) -> str:
+    """The HTML-like label of a node: op (or name and kind), formula, static shape, value if known, extra rows.
+
+    Each row is one run of text, so browsers draw SVG text where Graphviz measured it.
+    """
     small = '<FONT POINT-SIZE="10" COLOR="#555555">{}</FONT>'
     display = (names or {}).get(node.symbol) or style.escape(node.name)
-    if isinstance(node, (Placeholder, Constant)) or not hasattr(node, "formula"):
-        cells.append(f"<B>{display}</B>")
-        cells.append(small.format(style.escape(style.kind_of(node))))
+    if not isinstance(node, Operation):
+        cells = [f"<B>{display}</B>", small.format(style.escape(style.kind_of(node)))]
+    elif isinstance(node, group):
+        cells = [f"<B>{style.escape(node.op_type)}</B>", display]
+    elif isinstance(node, assign):
+        target = (names or {}).get(node.ref.symbol) or style.escape(node.ref.name)
+        cells = [f"<B>{style.escape(node.op_type)}</B>",
+                 f"{display}: {target} ← {style.formula_html(node.expr, names)}"]
     else:
-        cells.append(f"<B>{style.escape(header or node.op_type)}</B>")
-        if not isinstance(node, group):
-            cells.append(f"{display} = {style.formula_html(node.expr, names)}")
-        else:
-            cells.append(display)
-    if header and isinstance(node, (Placeholder, Constant)):
-        cells.insert(0, f"<B>{style.escape(header)}</B>")
+        cells = [f"<B>{style.escape(node.op_type)}</B>", f"{display} = {style.formula_html(node.expr, names)}"]
     shape = "shape " + format_shape(node.shape)
     if has_value and np.shape(value) != node.shape:
         shape += f", value {format_shape(np.shape(value))}"
