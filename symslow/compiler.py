@@ -8,6 +8,11 @@
    ``t0, t1, ...``; user-given names appear only in comments, escaped;
 5. **exec** once; the function is cached by the graph for this combination of fetches and feeds.
 
+When the session passes the shapes of the fed values, the program is specialised to them: every node's shape is
+then known, so un-broadcasts and matmul gradients print as the one ``sum`` or ``@`` they are, a gradient seeded by
+ones is the number 1 rather than an array of ones (broadcasts are left to the elementwise expressions that use
+them), and nodes that only lent their shape (the loss, when only the training op is fetched) are not computed.
+
 The function takes ``(feeds, variables, constants)`` and returns ``(fetched values, new variable values)``: every
 update is computed from the values the run started with, and the session commits them only if the run succeeded.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 import itertools
 import linecache
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sympy
 
@@ -26,6 +31,8 @@ from .errors import InvalidArgumentError, describe
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 from .gradients import topological_order
 from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand
+from .ops.linalg import matmul, matmul_vjp, reshape, reshape_like, transpose
+from .ops.reduce import broadcast_like, broadcast_plan, count, fill_like, sum_to_op
 from .ops.state import assign, group
 
 _counter = itertools.count()
@@ -60,6 +67,36 @@ class _KeepShape(sympy.Function):
     _cupycode = _jaxcode = _numpycode
 
 
+class _BroadcastTo(sympy.Function):
+    """``expr`` broadcast to a shape known when the program was compiled."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _numpycode(self, printer):
+        expr, shape = self.args
+        module = printer._module_format(printer._module)
+        return f"{module}.broadcast_to({printer._print(expr)}, {tuple(int(d) for d in shape)!r})"
+
+    _cupycode = _jaxcode = _numpycode
+
+
+class _ExpandDims(sympy.Function):
+    """``expr`` with size-1 axes inserted at ``axes`` (what a reduction removed), before a broadcast."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _numpycode(self, printer):
+        expr, axes = self.args
+        module = printer._module_format(printer._module)
+        return f"{module}.expand_dims({printer._print(expr)}, {tuple(int(a) for a in axes)!r})"
+
+    _cupycode = _jaxcode = _numpycode
+
+
 def _comment(node: Node) -> str:
     text = f"{node.name!r} ({node.op_type!r}, shape {format_shape(node.shape)})"
     return text.replace("\n", " ").replace("\r", " ")
@@ -73,8 +110,12 @@ def _needs_feed_error(placeholder: Placeholder, fetches: Sequence[Node]) -> Inva
     )
 
 
-def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend: Backend) -> Program:
-    """Compile the subgraph that computes ``fetches`` from the placeholders ``fed`` into one function."""
+def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend: Backend,
+                    shapes: Mapping[Placeholder, tuple] | None = None) -> Program:
+    """Compile the subgraph that computes ``fetches`` from the placeholders ``fed`` into one function.
+
+    ``shapes``, the shapes of the values fed, specialises the program to them (see the module's docstring).
+    """
     order = topological_order(fetches)
     fed_ids = {id(p) for p in fed}
     for node in order:
@@ -90,6 +131,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
                 f"and {update.name!r}; run them separately."
             )
         seen_refs[id(update.ref)] = update
+    known = _known_shapes(order, shapes or {})
 
     # which nodes get their own variable, and which are inlined into their single consumer
     uses: dict[int, int] = {}
@@ -122,16 +164,29 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
 
     fused: dict[int, sympy.Expr] = {}  # the expression of each node over materialized symbols
     leaves: dict[int, frozenset] = {}  # the materialized symbols each expression's shape depends on
+    # the shape each fused expression evaluates to where known: the node's own shape, or a smaller one that
+    # broadcasts to it (a gradient seeded by ones is the number 1 until something needs the array)
+    lazy: dict[int, tuple | None] = {}
     lines: list[tuple[Node, sympy.Symbol | None, Any]] = []  # (node, variable, expression or call)
     user_ops: list[Operation] = []
+
+    def full(node: Node) -> sympy.Expr:
+        """The fused expression of ``node`` at the node's full shape."""
+        shape, expr = known.get(id(node)), fused[id(node)]
+        if shape is not None and lazy.get(id(node)) not in (None, shape):
+            return _BroadcastTo(expr, sympy.Tuple(*shape))
+        return expr
+
     for node in order:
         if id(node) in names:
             fused[id(node)] = names[id(node)]
             leaves[id(node)] = frozenset([names[id(node)]])
+            lazy[id(node)] = known.get(id(node))
             continue
         if isinstance(node, Constant):  # a scalar: a number in its consumers' formulas
             fused[id(node)] = operand(node)
             leaves[id(node)] = frozenset()
+            lazy[id(node)] = ()
             continue
         inputs = node.input_nodes
         if isinstance(node, group):
@@ -139,22 +194,52 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
             continue
         if not _printable(node):
             user_ops.append(node)
-            lines.append((node, _new_name(names, node, counter), ("user_op", len(user_ops) - 1, inputs)))
+            args = [full(i) for i in inputs]
+            lines.append((node, _new_name(names, node, counter), ("user_op", len(user_ops) - 1, args)))
             fused[id(node)] = names[id(node)]
             leaves[id(node)] = frozenset([names[id(node)]])
+            lazy[id(node)] = known.get(id(node))
             continue
-        expr = node.expr.xreplace({i.symbol: fused[id(i)] for i in inputs})
-        shape_sources = frozenset().union(*(leaves[id(i)] for i in inputs)) if inputs else frozenset()
-        if isinstance(node, (ElementwiseOp, ElementwiseExpr)) and not shape_sources <= expr.free_symbols:
-            expr = _KeepShape(expr, *sorted(shape_sources, key=str))
+        shape = known.get(id(node))
+        broadcast = _lazy_broadcast(node, known, lazy, fused)
+        if broadcast is not None:  # broadcast_like or fill_like, left to the elementwise expressions using it
+            expr, lazy[id(node)] = broadcast
+            g = inputs[0] if isinstance(node, broadcast_like) else None
+            leaves[id(node)] = leaves[id(g)] if g is not None else frozenset()
+        elif isinstance(node, (ElementwiseOp, ElementwiseExpr)):
+            formula = node.expr
+            expr = formula.xreplace({i.symbol: fused[id(i)] for i in inputs})
+            present = [i for i in inputs if operand(i) in formula.free_symbols]
+            lazy[id(node)] = _broadcast([lazy.get(id(i)) for i in present])
+            shape_sources = frozenset().union(*(leaves[id(i)] for i in inputs)) if inputs else frozenset()
+            if not shape_sources <= expr.free_symbols:  # SymPy simplified away an input that decided the shape
+                if shape is not None:
+                    expr, lazy[id(node)] = _BroadcastTo(expr, sympy.Tuple(*shape)), shape
+                else:
+                    expr, lazy[id(node)] = _KeepShape(expr, *sorted(shape_sources, key=str)), None
+            leaves[id(node)] = shape_sources
+        else:
+            formula = _specialized(node, known)
+            expr = formula.xreplace({i.symbol: full(i) for i in inputs})
+            lazy[id(node)] = shape
+            leaves[id(node)] = frozenset(expr.free_symbols)
         fused[id(node)] = expr
-        leaves[id(node)] = shape_sources if isinstance(node, (ElementwiseOp, ElementwiseExpr)) else frozenset(expr.free_symbols)
         if materialized(node):
+            expr = full(node)
+            if isinstance(expr, sympy.Symbol):  # another node's value, unchanged (an un-broadcast with nothing to sum)
+                fused[id(node)], leaves[id(node)], lazy[id(node)] = expr, frozenset([expr]), shape
+                continue
             symbol = _new_name(names, node, counter)
             lines.append((node, symbol, expr))
             fused[id(node)] = symbol
             leaves[id(node)] = frozenset([symbol])
+            lazy[id(node)] = shape
 
+    results = [full(n) for n in fetches if not isinstance(n, group)] + [full(n) for n in updates]
+    for node in [*fetches, *updates]:
+        if not isinstance(node, group):
+            fused[id(node)] = full(node)
+    lines = _live(lines, results)
     source = _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend)
     filename = f"<symslow-compiled-{next(_counter)}>"
     namespace = backend.namespace()
@@ -170,6 +255,111 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         constants=[c.value for c in constants],
         updates=updates,
     )
+
+
+def _known_shapes(order: Sequence[Node], fed_shapes: Mapping[Placeholder, tuple]) -> dict[int, tuple]:
+    """The full shape of every node whose shape the static shapes and the fed shapes decide."""
+    known: dict[int, tuple] = {}
+    for node in order:
+        shape = node.shape
+        if shape is None or None in shape:
+            shape = None
+            if isinstance(node, Placeholder):
+                shape = fed_shapes.get(node)
+            elif isinstance(node, Operation) and not isinstance(node, group) and all(
+                id(i) in known for i in node.input_nodes
+            ):
+                # the op's own shape rule, on a copy: the rule may record what it found on the node
+                probe = object.__new__(type(node))
+                probe.__dict__.update(node.__dict__)
+                try:
+                    shape = probe.infer_shape(*[known[id(i)] for i in node.input_nodes])
+                except Exception:  # the run itself will report the mismatch, naming the node
+                    shape = None
+        if shape is not None and None not in shape:
+            known[id(node)] = tuple(int(d) for d in shape)
+    return known
+
+
+def _broadcast(shapes: list) -> tuple | None:
+    """NumPy's broadcast of known shapes; None when one is unknown."""
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    return tuple(max((p[k] for p in padded), default=1) for k in range(rank))
+
+
+def _lazy_broadcast(node: Node, known: dict, lazy: dict, fused: dict) -> tuple | None:
+    """``(expression, its shape)`` for a broadcast whose consumers may broadcast for it, or None.
+
+    ``fill_like`` is its number; ``broadcast_like`` is its gradient with the reduced axes put back as size 1.
+    """
+    if id(node) not in known:
+        return None
+    if isinstance(node, fill_like):
+        value = node.value
+        return (sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value)), ()
+    if isinstance(node, broadcast_like):
+        g = node.input_nodes[0]
+        g_full, g_lazy = known.get(id(g)), lazy.get(id(g))
+        if g_full is None or g_lazy is None:
+            return None
+        if g_lazy == ():
+            return fused[id(g)], ()
+        expr = fused[id(g)] if g_lazy == g_full else _BroadcastTo(fused[id(g)], sympy.Tuple(*g_full))
+        if node.axis is None:
+            return expr, g_full
+        axes = tuple(a % (len(g_full) + len(node.axis)) for a in node.axis)
+        shape = list(g_full)
+        for a in sorted(axes):
+            shape.insert(a, 1)
+        return _ExpandDims(expr, sympy.Tuple(*axes)), tuple(shape)
+    return None
+
+
+def _specialized(node: Operation, known: dict) -> sympy.Expr:
+    """The node's formula, with what its known shapes decide decided: the one ``sum`` an un-broadcast is, the
+    ``@`` a matmul gradient is, the number a count is, the shape a reshape takes."""
+    shapes = [known.get(id(i)) for i in node.input_nodes]
+    symbols = [operand(i) for i in node.input_nodes]
+    if None in shapes or id(node) not in known:
+        return node.expr
+    if isinstance(node, sum_to_op):
+        plan = broadcast_plan([shapes[0], shapes[1]], 1)  # the gradient has the broadcast's full shape
+        if plan is None:
+            return node.expr
+        if plan == ((), ()):
+            return symbols[0]
+        return sum_to_op.function_for(plan=plan)(*symbols)
+    if isinstance(node, matmul_vjp) and (len(shapes[1]), len(shapes[2])) == (2, 2):
+        g, a, b = symbols
+        product, transposed = matmul.function_for(), transpose.function_for(perm=None)
+        return product(g, transposed(b)) if node.index == 0 else product(transposed(a), g)
+    if isinstance(node, count):
+        n = 1
+        for axis in range(len(shapes[0])) if node.axis is None else node.axis:
+            n *= shapes[0][axis]
+        return sympy.Integer(n)
+    if isinstance(node, reshape_like):
+        return reshape.function_for(shape=known[id(node)])(symbols[0])
+    return node.expr
+
+
+def _live(lines: list, results: list) -> list:
+    """The lines that the results need, in order: a node that only lent its shape is not computed."""
+    needed = set().union(*(r.free_symbols for r in results)) if results else set()
+    kept = []
+    for line in reversed(lines):
+        node, symbol, expr = line
+        if symbol is not None and symbol not in needed and not isinstance(expr, tuple):
+            continue
+        kept.append(line)
+        if isinstance(expr, tuple):
+            needed |= set().union(*(a.free_symbols for a in expr[2])) if expr[2] else set()
+        elif expr is not None:
+            needed |= expr.free_symbols
+    return kept[::-1]
 
 
 def _printable(node: Node) -> bool:
@@ -219,8 +409,8 @@ def _print_source(lines, placeholders, variables, constants, fetches, updates, f
         if expr is None:
             continue
         if isinstance(expr, tuple):  # a user op defined by compute(): called back
-            _, index, inputs = expr
-            args = ", ".join(code(fused[id(i)]) for i in inputs)
+            _, index, arg_exprs = expr
+            args = ", ".join(code(a) for a in arg_exprs)
             body.append(f"    {symbol} = call_compute(user_ops[{index}], ({args},))")
             continue
         expr = next(reduced_iter)

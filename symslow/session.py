@@ -181,14 +181,16 @@ class Session:
     def _program(self, nodes: list[Node], feeds: dict):
         from .compiler import compile_program
 
-        key = (self.backend_name, self.dtype, tuple(nodes), frozenset(feeds))
+        # the program is specialised to the fed shapes (see symslow.compiler): a new shape compiles anew
+        key = (self.backend_name, self.dtype, tuple(nodes), frozenset((p, v.shape) for p, v in feeds.items()))
         cache = self.graph.compile_cache
         program = cache.get(key)
         if program is None:
             with self.graph._lock:
                 program = cache.get(key)
                 if program is None:
-                    program = compile_program(nodes, sorted(feeds, key=lambda p: p.id), self._backend)
+                    shapes = {p: v.shape for p, v in feeds.items()}
+                    program = compile_program(nodes, sorted(feeds, key=lambda p: p.id), self._backend, shapes)
                     program.device_constants = [
                         self._backend.to_device(self._cast(np.asarray(c))) for c in program.constants
                     ]
