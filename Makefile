@@ -1,18 +1,19 @@
 # make demo: train the tutorial's multi-layer perceptron and write its plots.
-# make test: the test suite. Both set up .venv and the Graphviz binaries on a fresh machine.
+# make test: the test suite, which also builds the docs. Both set up .venv and the Graphviz binaries on a fresh machine.
+# make docs: the documentation site, into docs/_build/html (warnings are errors).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test graphviz clean
+.PHONY: demo test docs graphviz chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "symslow needs Python 3.10 or newer"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
 # The Graphviz binaries (dot) render the diagrams; apt-get installs them when we may, otherwise say how.
@@ -31,7 +32,24 @@ demo: $(STAMP) graphviz
 	MPLBACKEND=Agg $(BIN)/symslow demo --out $(DEMO_OUT)
 	@echo "The demo's files are in $(DEMO_OUT)/; open $(DEMO_OUT)/backprop/index.html to step through backpropagation."
 
-test: $(STAMP) graphviz
+# The docs tests take screenshots of the built site with headless Chromium; apt-get installs it when we may.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing (the docs tests screenshot the site with it). Install it: 'sudo apt-get install chromium' on Debian, 'chromium-browser' on Ubuntu."; \
+	    exit 1; \
+	  fi; }
+
+# MathJax is served from the site itself (docs/_static/mathjax, downloaded once from the npm registry and checked
+# against its published SHA-512), so formulas render without network.
+docs: $(STAMP) graphviz
+	$(BIN)/python docs/_ext/fetch_mathjax.py
+	MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -E -j auto -b html -d docs/_build/doctrees docs docs/_build/html
+
+test: $(STAMP) graphviz chromium
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 # make fuzz: the random-graph checks with many more examples (FUZZ_EXAMPLES of them; make test runs a few).
@@ -57,4 +75,4 @@ bench: $(BENCH_VENV)/.installed
 	  $(BENCH_VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache docs/_build docs/api/generated docs/auto_examples
