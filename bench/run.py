@@ -114,7 +114,8 @@ def _symslow(w: Workload, backend: str) -> Implementation:
         J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(h)), axis=1)))
         train = ts.train.GradientDescentOptimizer(w.learning_rate).minimize(J)
         session = ts.Session(backend=backend)
-        feed = {X: w.X, c: w.c}
+        # the JAX backend is fed arrays already on JAX's device, as the hand-written JAX step is
+        feed = {X: jnp.asarray(w.X), c: jnp.asarray(w.c)} if backend == "jax" else {X: w.X, c: w.c}
         session.run(train, feed)
     setup = time.perf_counter() - start
     with graph.as_default():
@@ -197,7 +198,7 @@ def _torch(w: Workload) -> Implementation:
         grads = [p.grad.numpy().copy() for p in params]
         for p in params:
             p.grad = None
-        return float(value), grads
+        return float(value.detach()), grads
 
     start = time.perf_counter()
     step()

@@ -69,6 +69,7 @@ class Backend:
         to_device: puts a NumPy array where the backend computes (the GPU for CuPy).
         to_host: brings a computed value back as a NumPy array.
         jit: wraps the generated step function (``jax.jit`` for JAX; nothing for the others).
+        array_type: the backend's own array type, fed as it is (``jax.Array``, ``cupy.ndarray``); None for NumPy.
     """
 
     name: str
@@ -77,7 +78,12 @@ class Backend:
     to_device: Callable[[Any], Any] = np.asarray
     to_host: Callable[[Any], Any] = np.asarray
     jit: Callable[[Callable], Callable] = staticmethod(lambda f: f)
+    array_type: type | None = None
     extra: dict = field(default_factory=dict)
+
+    def is_native(self, value: Any) -> bool:
+        """Whether ``value`` is already an array of this backend (fed without a round trip through NumPy)."""
+        return self.array_type is not None and isinstance(value, self.array_type)
 
     def namespace(self) -> dict[str, Any]:
         from . import runtime
@@ -104,13 +110,19 @@ def _jax_backend() -> Backend:
     jax = _require("jax")
     importlib.import_module("jax.numpy")
     jax.config.update("jax_enable_x64", True)  # float64 is symslow's default dtype; float32 stays selectable
+    array_type = jax.Array
+
+    def to_device(value):
+        return value if isinstance(value, array_type) else jax.numpy.asarray(value)
+
     return Backend(
         "jax",
         JaxCodePrinter,
         {"jax": "jax"},
-        to_device=jax.numpy.asarray,
+        to_device=to_device,
         to_host=np.asarray,
         jit=jax.jit,  # the whole step, forward, backward and updates, as one XLA computation
+        array_type=array_type,
     )
 
 
@@ -120,7 +132,8 @@ def _cupy_backend() -> Backend:
         cupy.cuda.runtime.getDeviceCount()
     except Exception as error:  # installed, but no usable GPU
         raise ImportError(f"Backend 'cupy' needs a CUDA GPU, and CuPy found none: {error}") from None
-    return Backend("cupy", CuPyCodePrinter, {"cupy": "cupy"}, to_device=cupy.asarray, to_host=cupy.asnumpy)
+    return Backend("cupy", CuPyCodePrinter, {"cupy": "cupy"}, to_device=cupy.asarray, to_host=cupy.asnumpy,
+                   array_type=cupy.ndarray)
 
 
 def get_backend(name: str) -> Backend:

@@ -49,6 +49,7 @@ class Program:
     constants: list[Any]  # the `constants` argument
     updates: list[assign]  # the order of the returned new values
     device_constants: list | None = None  # the constants cast and moved for a session's backend and dtype
+    updates_checked: bool = False  # the known shapes prove that every new value has its Variable's shape
 
 
 class _KeepShape(sympy.Function):
@@ -254,6 +255,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         variables=variables,
         constants=[c.value for c in constants],
         updates=updates,
+        updates_checked=all(known.get(id(u.input_nodes[1])) == u.ref.shape for u in updates),
     )
 
 

@@ -56,6 +56,7 @@ class Session:
         self.backend_name = backend
         self._backend = None if backend == "interpreter" else _load_backend(backend)
         self._values: dict[Variable, Any] = {}
+        self._programs: dict = {}  # this session's recent programs, by fetches and fed shapes in the order given
         self._lock = threading.Lock()
         self._closed = False
         self.check_numerics = bool(check_numerics)  # see symslow.numerics
@@ -114,13 +115,15 @@ class Session:
         except Exception as error:
             host = [np.asarray(self._backend.to_host(v)) for v in current]
             raise self._diagnose(nodes, feeds, program, host, error) from error
-        self._check_updates(program.updates, new_values)
+        if not program.updates_checked:
+            self._check_updates(program.updates, new_values)
         fed = {id(v) for v in feed_values}
+        cast = self._cast if self.dtype != np.float64 else _same  # float64 computations stay float64
         with self._lock:
             for variable, value in zip(program.variables, current):
                 self._values.setdefault(variable, value)  # first use: the initial value becomes the value
             for update, value in zip(program.updates, new_values):
-                self._values[update.ref] = value.copy() if id(value) in fed else self._cast(value)
+                self._values[update.ref] = value.copy() if id(value) in fed else cast(value)
         kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
         return [self._output(n, v.copy() if id(v) in kept else v) for n, v in zip(nodes, outputs)]
 
@@ -182,6 +185,10 @@ class Session:
         from .compiler import compile_program
 
         # the program is specialised to the fed shapes (see symslow.compiler): a new shape compiles anew
+        recent = (tuple(nodes), tuple([(p, v.shape) for p, v in feeds.items()]))
+        program = self._programs.get(recent)
+        if program is not None:
+            return program
         key = (self.backend_name, self.dtype, tuple(nodes), frozenset((p, v.shape) for p, v in feeds.items()))
         cache = self.graph.compile_cache
         program = cache.get(key)
@@ -195,6 +202,9 @@ class Session:
                         self._backend.to_device(self._cast(np.asarray(c))) for c in program.constants
                     ]
                     cache[key] = program
+        if len(self._programs) > 64:
+            self._programs.clear()
+        self._programs[recent] = program
         return program
 
     def _diagnose(self, nodes, feeds, program, current, error: Exception) -> Exception:
@@ -226,8 +236,26 @@ class Session:
                 raise InvalidArgumentError(f"feed_dict keys must be placeholders; {what} is not one.")
             if key.graph is not self.graph:
                 raise GraphMismatchError(f"Placeholder {key.name!r} in feed_dict belongs to another graph.")
-            feeds[key] = convert_feed(key, value)
+            native = self._backend is not None and self._backend.is_native(value)
+            feeds[key] = convert_feed(key, value) if not native else self._native_feed(key, value)
         return feeds
+
+    def _native_feed(self, placeholder: Placeholder, value: Any) -> Any:
+        """A value already on the backend's device (a JAX or CuPy array), checked as ``convert_feed`` checks."""
+        dtype = np.dtype(placeholder.dtype or np.float64)
+        if dtype.kind in "iu" and value.dtype.kind == "f":
+            return convert_feed(placeholder, self._backend.to_host(value))  # the host path checks the values
+        if value.dtype != dtype:
+            value = value.astype(dtype)
+        shape = placeholder.shape
+        if shape is not None and (
+            value.ndim != len(shape) or any(d is not None and d != s for d, s in zip(shape, value.shape))
+        ):
+            raise InvalidArgumentError(
+                f"The value fed to placeholder {placeholder.name!r} has shape {format_shape(value.shape)}, but the "
+                f"placeholder's shape is {format_shape(shape)}."
+            )
+        return value
 
     # reading -----------------------------------------------------------------------------------------------------
     def source(self, fetches: Any, feed_dict: dict | None = None) -> str:
@@ -252,15 +280,19 @@ class Session:
 
 def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
     """A fed value as an array of the placeholder's dtype and shape, or a clear error naming the placeholder."""
+    dtype = np.dtype(placeholder.dtype or np.float64)
+    shape = placeholder.shape
+    if type(value) is np.ndarray and value.dtype == dtype and (shape is None or (
+        value.ndim == len(shape) and all(d is None or d == s for d, s in zip(shape, value.shape))
+    )):
+        return value  # already what the placeholder takes
     what = f"The value fed to placeholder {placeholder.name!r}"
     array = to_array(value, what=what)
-    dtype = np.dtype(placeholder.dtype or np.float64)
     if dtype.kind in "iu" and array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise InvalidArgumentError(f"{what} holds non-integer values but the placeholder is {dtype.name}.")
     if dtype.kind in "iu" or array.dtype != dtype:
         array = array.astype(dtype)
-    shape = placeholder.shape
     if shape is not None and (
         array.ndim != len(shape) or any(d is not None and d != s for d, s in zip(shape, array.shape))
     ):
@@ -268,6 +300,10 @@ def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
             f"{what} has shape {format_shape(array.shape)}, but the placeholder's shape is {format_shape(shape)}."
         )
     return array
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _flatten(fetches: Any) -> tuple[list[Node], Callable[[list], Any]]:

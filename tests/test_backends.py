@@ -245,3 +245,14 @@ def test_jax_step_is_one_jit_compiled_function():
     assert "jax.numpy" in program.source
     # d/dw Σ (w x - 1)² = Σ 2 x (w x - 1) = 2·(0 + 2·1) = 4 at w = 1: w ← 1 - 0.5·4
     np.testing.assert_allclose(session.run(w), -1.0)
+
+
+def test_jax_arrays_are_fed_as_they_are():
+    jax = pytest.importorskip("jax", reason="jax is not installed (pip install symslow[jax])")
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(None, 2), name="x")
+    y = ts.reduce_sum(x * x, axis=1)
+    session = ts.Session(backend="jax")
+    np.testing.assert_allclose(session.run(y, {x: jax.numpy.asarray([[1.0, 2.0], [3.0, 4.0]])}), [5.0, 25.0])
+    with pytest.raises(ts.InvalidArgumentError, match="placeholder 'x' has shape \\(3,\\)"):
+        session.run(y, {x: jax.numpy.asarray([1.0, 2.0, 3.0])})
