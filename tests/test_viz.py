@@ -187,7 +187,7 @@ def test_gradient_graph_ties_each_gradient_to_its_node():
     dot = draw_gradients(m["J"], feed_dict=m["feed"])
     nodes, edges = parse_dot(dot.source)
     forward = {f"n{n.id}" for n in topological_order([m["J"]])}
-    ties = [(t, h) for t, h, a in edges if "odiamond" in a]
+    ties = [(h, t) for t, h, a in edges if "odiamond" in a]  # (gradient, forward node)
     assert sorted(h for _, h in ties) == sorted(forward)  # one tie per forward node
     for tail, head in ties:
         assert tail not in forward and f'fillcolor="{ORANGE}"' in nodes[tail]
@@ -208,7 +208,7 @@ def test_gradient_graph_ties_each_gradient_to_its_node():
 def test_gradients_of_chosen_nodes_only():
     m = tutorial_mlp()
     nodes, edges = parse_dot(draw_gradients(m["J"], [m["W_hidden"]]).source)
-    ties = [(t, h) for t, h, a in edges if "odiamond" in a]
+    ties = [(h, t) for t, h, a in edges if "odiamond" in a]
     assert [h for _, h in ties] == [f"n{m['W_hidden'].id}"]
 
 
@@ -241,7 +241,14 @@ def test_five_layer_mlp_renders_top_to_bottom_and_stays_narrow():
 
 def test_every_diagram_renders_to_svg():
     m = tutorial_mlp()
-    for dot in (draw(m["J"]), draw(m["J"], m["feed"]), draw_gradients(m["J"], feed_dict=m["feed"])):
+    perceptron = ts.Graph()
+    with perceptron.as_default():
+        X, c = ts.placeholder(name="X"), ts.placeholder(name="c")
+        W, b = ts.Variable([[1.0, -1.0], [1.0, 2.0]], name="W"), ts.Variable([0.0, 0.5], name="b")
+        J = ts.negative(ts.reduce_sum(ts.multiply(c, ts.log(ts.softmax(ts.add(ts.matmul(X, W), b))))))
+    feed = {X: [[1.0, 2.0]], c: [[1.0, 0.0]]}
+    for dot in (draw(m["J"]), draw(m["J"], m["feed"]), draw_gradients(m["J"], feed_dict=m["feed"]),
+                draw(J, feed), draw_gradients(J, [W, b], feed), draw_gradients(J, feed_dict=feed)):
         root = ET.fromstring(render(dot, "svg"))
         assert root.tag.endswith("svg")
 

@@ -187,7 +187,7 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
 
     dot = graphviz.Digraph(name="symslow", comment="symslow diagram")
     if rankdir is None:
-        rankdir = "LR" if _depth([n for n in nodes if id(n) in forward_ids]) <= 9 else "TB"
+        rankdir = "LR" if _depth(nodes) <= 9 else "TB"
     dot.attr("graph", rankdir=rankdir, fontname=style.FONT, nodesep="0.25", ranksep="0.35", newrank="true")
     dot.attr("node", fontname=style.FONT, fontsize="12", margin="0.06,0.03")
     dot.attr("edge", fontname=style.FONT, arrowsize="0.7")
@@ -218,7 +218,7 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
                 dot.edge(style.node_id(source), style.node_id(node), **edge, **style.EDGE_STYLE)
     for x, g in table.items():
         if id(x) in forward_ids:
-            dot.edge(style.node_id(g), style.node_id(x), **style.GRADIENT_OF_STYLE)
+            dot.edge(style.node_id(x), style.node_id(g), **style.GRADIENT_OF_STYLE)
     extra = list(legend_extra)
     if table:
         extra.insert(0, ('<FONT COLOR="#e66101">- - ◇</FONT>', "is the gradient of"))

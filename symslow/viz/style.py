@@ -42,9 +42,12 @@ LEGEND_TEXT = {
 }
 EDGE_STYLE = {"color": "#555555", "fontsize": "10", "fontcolor": "#333333"}
 GRADIENT_EDGE_STYLE = {"color": "#b35806", "style": "dashed", "fontsize": "10", "fontcolor": "#b35806"}
+# Edges of gradient diagrams all constrain the layout (``constraint=false`` crashes Graphviz 2.43's dot): forward
+# nodes come before the gradient nodes that use them, and each gradient before the one it is computed from.
 GRADIENT_INPUT_STYLE = {"color": "#bbbbbb", "style": "dashed", "fontsize": "10", "fontcolor": "#999999",
-                        "penwidth": "0.8", "constraint": "false"}
-GRADIENT_OF_STYLE = {"color": "#e66101", "style": "dashed", "arrowhead": "odiamond", "constraint": "false",
+                        "penwidth": "0.8"}
+# drawn from the forward node to its gradient, the diamond at the forward node's end: "∂J/∂x is the gradient of x"
+GRADIENT_OF_STYLE = {"color": "#e66101", "style": "dashed", "dir": "back", "arrowtail": "odiamond",
                      "penwidth": "1.6"}
 CURRENT_STYLE = {"fillcolor": "#ffff99", "color": "#d7301f", "penwidth": "3"}
 DONE_STYLE = {"color": "#1a9850", "penwidth": "2"}
