@@ -1,4 +1,4 @@
-# make demo: train the tutorial's multi-layer perceptron and write its plots.
+# make demo: train the tutorial's multi-layer perceptron and write its plots and diagrams (symslow demo).
 # make test: the test suite, which also builds the docs. Both set up .venv and the Graphviz binaries on a fresh machine.
 # make docs: the documentation site, into docs/_build/html (warnings are errors).
 PYTHON ?= python3
@@ -32,14 +32,15 @@ demo: $(STAMP) graphviz
 	MPLBACKEND=Agg $(BIN)/symslow demo --out $(DEMO_OUT)
 	@echo "The demo's files are in $(DEMO_OUT)/; open $(DEMO_OUT)/backprop/index.html to step through backpropagation."
 
-# The docs tests take screenshots of the built site with headless Chromium; apt-get installs it when we may.
+# The docs tests screenshot the built site, and the backpropagation page is tested, in headless Chromium;
+# apt-get installs Debian's chromium when we may, otherwise those tests fail saying how to install it.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing Chromium with apt-get"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
-	    echo "Chromium is missing (the docs tests screenshot the site with it). Install it: 'sudo apt-get install chromium' on Debian, 'chromium-browser' on Ubuntu."; \
+	    echo "Chromium is missing (the docs and backpropagation-page tests run it headless). Install it: 'sudo apt-get install chromium' on Debian, 'chromium-browser' on Ubuntu."; \
 	    exit 1; \
 	  fi; }
 
