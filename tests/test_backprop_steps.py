@@ -9,7 +9,6 @@ console, which must hold no error. Chromium missing is a failure that says how t
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess

@@ -282,3 +282,5 @@ def test_bad_arguments_are_named():
         draw([1.0])
     with pytest.raises(TypeError, match="the loss node"):
         draw_gradients("J")
+    with pytest.raises(ValueError, match="rankdir must be one of LR, TB, RL, BT, not 'sideways'"):
+        draw(tutorial_mlp()["J"], rankdir="sideways")

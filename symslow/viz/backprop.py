@@ -10,13 +10,11 @@ through them.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import graphviz
-import numpy as np
 import sympy
 
 from ..gradients import backprop_order, compute_gradients, topological_order
@@ -26,6 +24,9 @@ from . import style
 from .graph import diagram, node_values
 from .page import page_html
 from .render import render, render_svg, svg_or_none
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 
 @dataclass
@@ -136,7 +137,7 @@ class BackpropSteps(list):
         return page_html(self, svgs, fragment=True)
 
 
-def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session=None) -> BackpropSteps:
+def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Session | None" = None) -> BackpropSteps:
     """The steps of backpropagation from ``loss``: a first step (∂J/∂J = 1), one per node, and a last one.
 
     The node steps follow :func:`symslow.gradients.backprop_order`, so every consumer comes before the node it

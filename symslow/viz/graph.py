@@ -7,7 +7,7 @@ the same graph always gives the same DOT.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import graphviz
 import numpy as np
@@ -19,8 +19,13 @@ from ..ops.base import Operation
 from ..ops.state import assign, group
 from . import style
 
+if TYPE_CHECKING:
+    from ..session import Session
 
-def draw(fetches: Any, feed_dict: Mapping | None = None, session=None, *, loss: Node | None = None,
+RANKDIRS = ("LR", "TB", "RL", "BT")
+
+
+def draw(fetches: Any, feed_dict: Mapping | None = None, session: "Session | None" = None, *, loss: Node | None = None,
          rankdir: str | None = None, title: str | None = None) -> graphviz.Digraph:
     """The subgraph the fetches need, as a ``graphviz.Digraph``.
 
@@ -53,7 +58,8 @@ def draw(fetches: Any, feed_dict: Mapping | None = None, session=None, *, loss: 
     return diagram(nodes, values=values, kinds=kinds, rankdir=rankdir, title=title)
 
 
-def draw_gradients(loss: Node, xs: Sequence[Node] | None = None, feed_dict: Mapping | None = None, session=None, *,
+def draw_gradients(loss: Node, xs: Sequence[Node] | None = None, feed_dict: Mapping | None = None,
+                   session: "Session | None" = None, *,
                    rankdir: str | None = None, title: str | None = None) -> graphviz.Digraph:
     """The forward graph of ``loss`` with the gradient nodes backpropagation builds, running the other way.
 
@@ -96,7 +102,7 @@ def _as_nodes(fetches: Any, who: str) -> list[Node]:
     return items
 
 
-def node_values(nodes: Sequence[Node], feed_dict: Mapping | None, session=None) -> dict[Node, np.ndarray]:
+def node_values(nodes: Sequence[Node], feed_dict: Mapping | None, session: "Session | None" = None) -> dict[Node, np.ndarray]:
     """The values of the nodes a session can compute from the feed, in one run.
 
     Nodes with side effects (``assign``, ``group``) are not run, and neither are nodes that need a placeholder the
@@ -188,6 +194,8 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
     dot = graphviz.Digraph(name="symslow", comment="symslow diagram")
     if rankdir is None:
         rankdir = "LR" if _depth(nodes) <= 9 else "TB"
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}.")
     dot.attr("graph", rankdir=rankdir, fontname=style.FONT, nodesep="0.25", ranksep="0.35", newrank="true")
     dot.attr("node", fontname=style.FONT, fontsize="12", margin="0.06,0.03")
     dot.attr("edge", fontname=style.FONT, arrowsize="0.7")
