@@ -85,7 +85,7 @@ class BackpropStep:
             return "All gradients are known"
         name = style.escape(self.node.name)
         if self.kind == "start":
-            return f"Start at the loss {name}: ∂J/∂J = 1"
+            return f"Start at the loss {name}: its gradient with respect to itself is 1"
         users = ", ".join(style.escape(c.name) for c in self.consumers)
         return f"Node {name}: sum what its consumers ({users}) pass back"
 
@@ -274,7 +274,8 @@ def _step_diagram(step: BackpropStep, forward: Sequence[Node], order: Sequence[N
             rows[node] = [f'<FONT COLOR="#777777">step {k}</FONT>']
     edge_labels = {}
     for c in step.contributions:
-        label = f'<FONT COLOR="#d7301f">{c.formula}'
+        argument = f"{c.index}: " if len(c.consumer.input_nodes) > 1 else ""
+        label = f'<FONT COLOR="#d7301f">{argument}{c.formula}'
         if c.value is not None:
             label += f"<BR/>= {style.format_value(c.value)}"
         edge_labels[(c.consumer, c.index)] = label + "</FONT>"
