@@ -4,7 +4,7 @@ The page is tested in Debian's Chromium, started headless. The test copies the p
 at the top of ``<head>`` that records uncaught errors, one at the end of ``<body>`` that reads which step is
 visible, clicks Next (a real ``click()`` on the button, handled by the page's own script), reads again, and writes
 what it saw into a ``<pre>``. ``--dump-dom`` prints the resulting document; ``--enable-logging=stderr`` prints the
-console, which must hold no error. Chromium missing is a failure that says how to install it, never a skip.
+console, which must hold no error (uncaught errors and ``console.error`` calls are also collected in the page). Chromium missing is a failure that says how to install it, never a skip.
 """
 
 import html
@@ -185,6 +185,8 @@ def chromium_path():
 
 ERROR_CATCHER = """<script>window.__errors = [];
 window.addEventListener("error", function (e) { window.__errors.push(String(e.message)); });
+var consoleError = console.error;
+console.error = function () { window.__errors.push(Array.prototype.join.call(arguments, " ")); consoleError.apply(console, arguments); };
 console.log("symslow-console-check");</script>"""
 
 DRIVER = """<script>(function () {
