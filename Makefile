@@ -48,7 +48,7 @@ chromium:
 # against its published SHA-512), so formulas render without network.
 docs: $(STAMP) graphviz
 	$(BIN)/python docs/_ext/fetch_mathjax.py
-	MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -E -j auto -b html -d docs/_build/doctrees docs docs/_build/html
+	MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -E -b html -d docs/_build/doctrees docs docs/_build/html
 
 test: $(STAMP) graphviz chromium
 	MPLBACKEND=Agg $(BIN)/python -m pytest

@@ -35,7 +35,7 @@ exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store", "auto_examples/*
 root_doc = "index"
 
 # MyST: $...$ and $$...$$ formulas, ::: fences
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 # API reference from Google-style docstrings
