@@ -2,8 +2,9 @@
 
 Every implementation is first checked to compute the same loss and gradients as hand-written NumPy, then timed in
 one process, all held to one thread. Timing runs in rounds that interleave the implementations, so that load from
-elsewhere on the machine hits them alike; the reported time is the median over rounds of the mean step time in a
-round. Run it with ``make bench`` (which makes ``bench/.venv`` with JAX and the CPU build of PyTorch), or directly::
+elsewhere on the machine hits them alike. Time is the process's CPU time (``time.process_time``), which leaves out
+the time the process waits while other programs run on a shared machine; the reported time is the median over
+rounds of the mean CPU time per step in a round. Run it with ``make bench`` (which makes ``bench/.venv`` with JAX and the CPU build of PyTorch), or directly::
 
     OMP_NUM_THREADS=1 bench/.venv/bin/python bench/run.py [--quick] [--results bench/RESULTS.md]
 """
@@ -275,11 +276,11 @@ def time_steps(w: Workload, impls: list[Implementation]) -> dict[str, float]:
     for _ in range(w.rounds):
         for impl in impls:
             steps = w.steps if "interpreter" not in impl.name else max(2, w.steps // 4)
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(steps):
                 impl.step()
             impl.sync()
-            samples[impl.name].append((time.perf_counter() - start) / steps)
+            samples[impl.name].append((time.process_time() - start) / steps)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -348,7 +349,7 @@ def report(results: list[tuple[Workload, dict[str, float], dict[str, float]]], c
     lines = [f"Measured {info['date']} on {info['machine']}.", "", f"Versions: {info['versions']}.",
              f"Threads: {info['threads']}.", ""]
     names = list(results[0][1])
-    lines.append("### Median time per training step (ms)")
+    lines.append("### Median CPU time per training step (ms)")
     lines.append("")
     lines.append("| implementation | " + " | ".join(w.name for w, _, _ in results) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in results) + " |")

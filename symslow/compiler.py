@@ -30,8 +30,9 @@ from .backends import Backend
 from .errors import InvalidArgumentError, describe
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 from .gradients import topological_order
-from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand
+from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand, postfix
 from .ops.linalg import matmul, matmul_vjp, reshape, reshape_like, transpose
+from .ops.nn import log_softmax, softmax
 from .ops.reduce import broadcast_like, broadcast_plan, count, fill_like, sum_to_op
 from .ops.state import assign, group
 
@@ -55,6 +56,8 @@ class Program:
 class _KeepShape(sympy.Function):
     """``expr`` broadcast to the shape of ``refs``: SymPy simplified away an input that decided the shape."""
 
+    is_commutative = True  # an array value in an elementwise product, like a node's symbol
+
     @classmethod
     def eval(cls, *args):
         return None
@@ -71,6 +74,8 @@ class _KeepShape(sympy.Function):
 class _BroadcastTo(sympy.Function):
     """``expr`` broadcast to a shape known when the program was compiled."""
 
+    is_commutative = True  # an array value in an elementwise product, like a node's symbol
+
     @classmethod
     def eval(cls, *args):
         return None
@@ -83,8 +88,38 @@ class _BroadcastTo(sympy.Function):
     _cupycode = _jaxcode = _numpycode
 
 
+class _Reduce(sympy.Function):
+    """``expr.sum(...)`` or ``expr.max(...)`` over ``axes``: a reduction the compiler writes itself, as an array
+    method (one call, no Python wrapper around it)."""
+
+    method = "sum"
+
+    is_commutative = True  # an array value in an elementwise product, like a node's symbol
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _numpycode(self, printer):
+        expr, axes, keepdims = self.args
+        axes = tuple(int(a) for a in axes)
+        return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
+
+    _cupycode = _jaxcode = _numpycode
+
+
+class _Sum(_Reduce):
+    method = "sum"
+
+
+class _Max(_Reduce):
+    method = "max"
+
+
 class _ExpandDims(sympy.Function):
     """``expr`` with size-1 axes inserted at ``axes`` (what a reduction removed), before a broadcast."""
+
+    is_commutative = True  # an array value in an elementwise product, like a node's symbol
 
     @classmethod
     def eval(cls, *args):
@@ -134,11 +169,22 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         seen_refs[id(update.ref)] = update
     known = _known_shapes(order, shapes or {})
 
-    # which nodes get their own variable, and which are inlined into their single consumer
+    # the inputs whose values each node reads (an input that only lends its shape, once shapes are known, is not
+    # computed for it), the nodes the results need, and which are inlined into their single consumer
+    formulas: dict[int, sympy.Expr] = {}
+    reads: dict[int, list[Node]] = {}
+    for node in order:
+        reads[id(node)] = _reads(node, known, formulas)
+    live = {id(n) for n in fetches} | {id(n) for n in updates}
+    for node in reversed(order):
+        if id(node) in live:
+            live.update(id(i) for i in reads[id(node)])
     uses: dict[int, int] = {}
     opaque_consumer: set[int] = set()
     for node in order:
-        for input_node in node.input_nodes:
+        if id(node) not in live:
+            continue
+        for input_node in reads[id(node)]:
             uses[id(input_node)] = uses.get(id(input_node), 0) + 1
             if not _printable(node):
                 opaque_consumer.add(id(input_node))
@@ -169,6 +215,8 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
     # broadcasts to it (a gradient seeded by ones is the number 1 until something needs the array)
     lazy: dict[int, tuple | None] = {}
     lines: list[tuple[Node, sympy.Symbol | None, Any]] = []  # (node, variable, expression or call)
+    inlined: dict[int, list[Node]] = {}  # the nodes inlined into each node's expression, itself included
+    notes: dict[int, str] = {}  # the comment of a line: which nodes it fuses
     user_ops: list[Operation] = []
 
     def full(node: Node) -> sympy.Expr:
@@ -179,6 +227,8 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         return expr
 
     for node in order:
+        if id(node) not in live and id(node) not in names:
+            continue
         if id(node) in names:
             fused[id(node)] = names[id(node)]
             leaves[id(node)] = frozenset([names[id(node)]])
@@ -209,10 +259,10 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
             leaves[id(node)] = leaves[id(g)] if g is not None else frozenset()
         elif isinstance(node, (ElementwiseOp, ElementwiseExpr)):
             formula = node.expr
-            expr = formula.xreplace({i.symbol: fused[id(i)] for i in inputs})
+            expr = formula.xreplace({i.symbol: fused[id(i)] for i in inputs if id(i) in fused})
             present = [i for i in inputs if operand(i) in formula.free_symbols]
             lazy[id(node)] = _broadcast([lazy.get(id(i)) for i in present])
-            shape_sources = frozenset().union(*(leaves[id(i)] for i in inputs)) if inputs else frozenset()
+            shape_sources = frozenset().union(*(leaves[id(i)] for i in inputs if id(i) in leaves))
             if not shape_sources <= expr.free_symbols:  # SymPy simplified away an input that decided the shape
                 if shape is not None:
                     expr, lazy[id(node)] = _BroadcastTo(expr, sympy.Tuple(*shape)), shape
@@ -220,28 +270,33 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
                     expr, lazy[id(node)] = _KeepShape(expr, *sorted(shape_sources, key=str)), None
             leaves[id(node)] = shape_sources
         else:
-            formula = _specialized(node, known)
-            expr = formula.xreplace({i.symbol: full(i) for i in inputs})
+            formula = formulas[id(node)]
+            expr = formula.xreplace({i.symbol: full(i) for i in inputs if id(i) in fused})
             lazy[id(node)] = shape
             leaves[id(node)] = frozenset(expr.free_symbols)
         fused[id(node)] = expr
+        parts = list(dict.fromkeys(n for i in reads[id(node)] for n in inlined.get(id(i), ())))
         if materialized(node):
             expr = full(node)
             if isinstance(expr, sympy.Symbol):  # another node's value, unchanged (an un-broadcast with nothing to sum)
                 fused[id(node)], leaves[id(node)], lazy[id(node)] = expr, frozenset([expr]), shape
                 continue
             symbol = _new_name(names, node, counter)
+            if parts:
+                notes[id(node)] = "; fuses " + ", ".join(f"{n.name!r} ({n.op_type})" for n in parts)
             lines.append((node, symbol, expr))
             fused[id(node)] = symbol
             leaves[id(node)] = frozenset([symbol])
             lazy[id(node)] = shape
+        else:
+            inlined[id(node)] = parts + [node]
 
     results = [full(n) for n in fetches if not isinstance(n, group)] + [full(n) for n in updates]
     for node in [*fetches, *updates]:
         if not isinstance(node, group):
             fused[id(node)] = full(node)
     lines = _live(lines, results)
-    source = _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend)
+    source = _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend, notes)
     filename = f"<symslow-compiled-{next(_counter)}>"
     namespace = backend.namespace()
     namespace["user_ops"] = user_ops
@@ -305,8 +360,10 @@ def _lazy_broadcast(node: Node, known: dict, lazy: dict, fused: dict) -> tuple |
     if isinstance(node, broadcast_like):
         g = node.input_nodes[0]
         g_full, g_lazy = known.get(id(g)), lazy.get(id(g))
-        if g_full is None or g_lazy is None:
+        if g_full is None:
             return None
+        if g_lazy is None:  # an expression of unknown shape has its node's full shape
+            g_lazy = g_full
         if g_lazy == ():
             return fused[id(g)], ()
         expr = fused[id(g)] if g_lazy == g_full else _BroadcastTo(fused[id(g)], sympy.Tuple(*g_full))
@@ -331,13 +388,25 @@ def _specialized(node: Operation, known: dict) -> sympy.Expr:
         plan = broadcast_plan([shapes[0], shapes[1]], 1)  # the gradient has the broadcast's full shape
         if plan is None:
             return node.expr
-        if plan == ((), ()):
-            return symbols[0]
-        return sum_to_op.function_for(plan=plan)(*symbols)
+        lead, ones = plan
+        expr = symbols[0]
+        if lead:
+            expr = _Sum(expr, sympy.Tuple(*lead), sympy.false)
+        if ones:
+            expr = _Sum(expr, sympy.Tuple(*ones), sympy.true)
+        return expr
     if isinstance(node, matmul_vjp) and (len(shapes[1]), len(shapes[2])) == (2, 2):
         g, a, b = symbols
         product, transposed = matmul.function_for(), transpose.function_for(perm=None)
         return product(g, transposed(b)) if node.index == 0 else product(transposed(a), g)
+    if isinstance(node, (softmax, log_softmax)) and isinstance(symbols[0], sympy.Symbol) and shapes[0]:
+        # written out in primitives, so that SymPy sees exp(log_softmax(x)) = e/s in the gradient and the
+        # exponentials are computed once: t = x - max(x), e = exp(t), s = Σ e; softmax = e/s, log_softmax = t - log s
+        axis = (node.axis % len(shapes[0]),)
+        x = symbols[0]
+        t = x - _Max(x, sympy.Tuple(*axis), sympy.true)
+        total = _Sum(sympy.exp(t), sympy.Tuple(*axis), sympy.true)
+        return sympy.exp(t) / total if isinstance(node, softmax) else t - sympy.log(total)
     if isinstance(node, count):
         n = 1
         for axis in range(len(shapes[0])) if node.axis is None else node.axis:
@@ -346,6 +415,25 @@ def _specialized(node: Operation, known: dict) -> sympy.Expr:
     if isinstance(node, reshape_like):
         return reshape.function_for(shape=known[id(node)])(symbols[0])
     return node.expr
+
+
+def _reads(node: Node, known: dict, formulas: dict) -> list[Node]:
+    """The inputs whose values ``node``'s code reads; records the formula the compiler prints for it."""
+    inputs = node.input_nodes
+    if not isinstance(node, Operation) or not _printable(node):
+        return list(inputs)
+    if id(node) in known and isinstance(node, fill_like):
+        return []
+    if id(node) in known and isinstance(node, broadcast_like) and id(inputs[0]) in known:
+        return [inputs[0]]
+    if isinstance(node, (ElementwiseOp, ElementwiseExpr)):
+        if id(node) not in known:
+            return list(inputs)  # the shape may come from any input at run time
+        free = node.expr.free_symbols
+        return [i for i in inputs if operand(i) in free]
+    formula = formulas[id(node)] = _specialized(node, known)
+    free = formula.free_symbols
+    return [i for i in inputs if operand(i) in free]
 
 
 def _live(lines: list, results: list) -> list:
@@ -374,7 +462,8 @@ def _new_name(names: dict, node: Node, counter) -> sympy.Symbol:
     return symbol
 
 
-def _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend: Backend) -> str:
+def _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend: Backend,
+                  notes: dict | None = None) -> str:
     printed_exprs = [expr for _, _, expr in lines if isinstance(expr, sympy.Basic)]
     replacements, reduced = sympy.cse(printed_exprs, symbols=sympy.numbered_symbols("t"), order="none")
     reduced_iter = iter(reduced)
@@ -407,7 +496,7 @@ def _print_source(lines, placeholders, variables, constants, fetches, updates, f
     unpack(variables, "variables")
     unpack(constants, "constants")
     for node, symbol, expr in lines:
-        body.append(f"    # {_comment(node)}")
+        body.append(f"    # {_comment(node)}{(notes or {}).get(id(node), '')}".replace("\n", " ").replace("\r", " "))
         if expr is None:
             continue
         if isinstance(expr, tuple):  # a user op defined by compute(): called back
