@@ -293,7 +293,7 @@ def compile_times(depths: list[int], repeats: int) -> list[dict]:
             w = Workload(f"depth {depth}", "", [32] + [32] * depth + [10], 64, 0.01, False, 1, 1)
             graph = ts.Graph()
             with graph.as_default():
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 X = ts.placeholder(ts.float64, shape=(None, 32), name="X")
                 c = ts.placeholder(ts.float64, shape=(None, 10), name="c")
                 h = X
@@ -301,11 +301,11 @@ def compile_times(depths: list[int], repeats: int) -> list[dict]:
                     a = ts.add(ts.matmul(h, ts.Variable(w.params[i])), ts.Variable(w.params[i + 1]))
                     h = ts.sigmoid(a) if i + 2 < len(w.params) else ts.softmax(a)
                 J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(h)), axis=1)))
-                t1 = time.perf_counter()
+                t1 = time.process_time()
                 train = ts.train.GradientDescentOptimizer(0.01).minimize(J)
-                t2 = time.perf_counter()
+                t2 = time.process_time()
                 ts.Session().source(train, {X: w.X, c: w.c})
-                t3 = time.perf_counter()
+                t3 = time.process_time()
             row = {"depth": depth, "nodes": len(graph.nodes), "build": t1 - t0, "gradients": t2 - t1,
                    "compile": t3 - t2, "total": t3 - t0}
             if best is None or row["total"] < best["total"]:

@@ -93,7 +93,8 @@ class Backend:
         return names
 
     def print_code(self, expr: sympy.Expr) -> str:
-        return self.printer({"fully_qualified_modules": True, "strict": True}).doprint(expr)
+        # order="none": terms in SymPy's own order; sorting them costs more than the rest of printing
+        return self.printer({"fully_qualified_modules": True, "strict": True, "order": "none"}).doprint(expr)
 
 
 _INSTALL = {"jax": "pip install symslow[jax]", "cupy": "pip install symslow[cupy] (needs a CUDA GPU)"}

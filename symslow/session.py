@@ -55,6 +55,7 @@ class Session:
         self.graph = graph or get_default_graph()
         self.backend_name = backend
         self._backend = None if backend == "interpreter" else _load_backend(backend)
+        self._plain = backend == "numpy" and self.dtype == np.float64  # nothing to cast or move
         self._values: dict[Variable, Any] = {}
         self._programs: dict = {}  # this session's recent programs, by fetches and fed shapes in the order given
         self._lock = threading.Lock()
@@ -106,10 +107,17 @@ class Session:
 
     def _run_compiled(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray]) -> list:
         program = self._program(nodes, feeds)
+        stored = self._values
         with self._lock:
-            current = [self._device_value(v) for v in program.variables]
-        to_device = self._backend.to_device
-        feed_values = [to_device(self._cast(feeds[p])) for p in program.placeholders]
+            try:
+                current = [stored[v] for v in program.variables]
+            except KeyError:  # first use: the initial values, cast and moved
+                current = [self._device_value(v) for v in program.variables]
+        if self._plain:  # NumPy in float64: the fed arrays are already what the program takes
+            feed_values = [feeds[p] for p in program.placeholders]
+        else:
+            to_device, cast = self._backend.to_device, self._cast
+            feed_values = [to_device(cast(feeds[p])) for p in program.placeholders]
         try:
             outputs, new_values = program.function(feed_values, current, program.device_constants)
         except Exception as error:
@@ -118,14 +126,15 @@ class Session:
         if not program.updates_checked:
             self._check_updates(program.updates, new_values)
         fed = {id(v) for v in feed_values}
-        cast = self._cast if self.dtype != np.float64 else _same  # float64 computations stay float64
+        cast = _same if self._plain or self.dtype == np.float64 else self._cast  # float64 stays float64
         with self._lock:
             for variable, value in zip(program.variables, current):
-                self._values.setdefault(variable, value)  # first use: the initial value becomes the value
+                stored.setdefault(variable, value)  # first use: the initial value becomes the value
             for update, value in zip(program.updates, new_values):
-                self._values[update.ref] = value.copy() if id(value) in fed else cast(value)
+                stored[update.ref] = value.copy() if id(value) in fed else cast(value)
         kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
-        return [self._output(n, v.copy() if id(v) in kept else v) for n, v in zip(nodes, outputs)]
+        return [None if v is None and isinstance(n, group) else self._output(n, v.copy() if id(v) in kept else v)
+                for n, v in zip(nodes, outputs)]
 
     def _cast(self, value: Any) -> Any:
         """A floating-point array in the session's dtype (integers stay integers)."""
@@ -236,7 +245,7 @@ class Session:
                 raise InvalidArgumentError(f"feed_dict keys must be placeholders; {what} is not one.")
             if key.graph is not self.graph:
                 raise GraphMismatchError(f"Placeholder {key.name!r} in feed_dict belongs to another graph.")
-            native = self._backend is not None and self._backend.is_native(value)
+            native = not self._plain and self._backend is not None and self._backend.is_native(value)
             feeds[key] = convert_feed(key, value) if not native else self._native_feed(key, value)
         return feeds
 
