@@ -381,6 +381,8 @@ def check_recipe(recipe) -> None:
 @example({"inputs": [(None, [-1.5])], "steps": [("tanh", (0,), None), ("tanh", (1,), None)]})
 # the matmul gradient for operands of unknown rank got a scalar constant gradient as a Python float
 @example({"inputs": [((1,), [0.0]), (None, [0.0])], "steps": [("matmul", (0, 1), "ab")]})
+# a compiled constant gradient, kept as a number in a named line (`v1 = 1.5`), was transposed as `v1.T`
+@example({"inputs": [(None, 0.2)], "steps": [("transpose", (0,), None), ("add", (0, 1), None)]})
 def test_random_graph(recipe):
     check_recipe(recipe)
 

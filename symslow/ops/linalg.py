@@ -138,9 +138,8 @@ class transpose(Operation):
 
     @staticmethod
     def print_code(printer, x, perm):
-        if perm is None:  # `.T` needs an array: a number (a scalar constant) goes through transpose()
-            return f"{x}.T" if x.isidentifier() else call(printer, "transpose", x)
-        return call(printer, "transpose", x, repr(perm))
+        # transpose(), not `.T`: the operand may be a number (a scalar constant gradient), which has no `.T`
+        return call(printer, "transpose", x) if perm is None else call(printer, "transpose", x, repr(perm))
 
     @staticmethod
     def print_latex(printer, x, perm):
