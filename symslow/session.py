@@ -32,6 +32,8 @@ class Session:
             oracle).
         dtype: the floating-point type of the compiled backends: ``float64`` (the default) or ``float32``; floating
             feeds, Variables and constants are cast to it.
+        check_numerics: check every run for NaN and infinities, naming the first node that made one (see
+            ``symslow.numerics``); a single run can also ask with ``run(..., check_numerics=True)``.
 
     Example:
         >>> import symslow as tf
