@@ -130,3 +130,22 @@ def test_compile_cache_compiles_once_under_threads(monkeypatch):
         s = 1 / (1 + np.exp(-v))
         np.testing.assert_allclose(value, np.sum(np.tanh(v) * s), rtol=1e-12)
         np.testing.assert_allclose(grad, (1 - np.tanh(v) ** 2) * s + np.tanh(v) * s * (1 - s), rtol=1e-12)
+
+
+def test_one_session_compiling_many_programs_from_many_threads():
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(ts.float64, shape=(None,), name="x")
+        w = ts.Variable(1.5, name="w")
+        outputs = [ts.reduce_sum(ts.exp(x * float(k)) * w) for k in range(THREADS)]
+    session = ts.Session(graph=graph)
+    values = np.array([0.1, -0.3])
+
+    def run(i):  # every thread needs a program of its own, and all share one session and one cache
+        return [float(session.run(outputs[(i + j) % THREADS], {x: values})) for j in range(THREADS)]
+
+    results = _in_threads(run)
+    assert len(graph.compile_cache) == THREADS
+    for i, got in enumerate(results):
+        expected = [1.5 * np.sum(np.exp(values * ((i + j) % THREADS))) for j in range(THREADS)]
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
