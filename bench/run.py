@@ -31,6 +31,7 @@ from pathlib import Path  # noqa: E402
 from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
+import sympy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import symslow as ts  # noqa: E402
@@ -290,6 +291,7 @@ def compile_times(depths: list[int], repeats: int) -> list[dict]:
     for depth in depths:
         best = None
         for _ in range(repeats):
+            sympy.core.cache.clear_cache()  # cold, as for a new model in a new process: no SymPy results reused
             w = Workload(f"depth {depth}", "", [32] + [32] * depth + [10], 64, 0.01, False, 1, 1)
             graph = ts.Graph()
             with graph.as_default():
@@ -324,8 +326,6 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    import sympy
-
     versions = {"Python": platform.python_version(), "NumPy": np.__version__, "SymPy": sympy.__version__,
                 "symslow": ts.__version__}
     if jax is not None:

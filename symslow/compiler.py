@@ -33,7 +33,7 @@ from .gradients import topological_order
 from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand, postfix
 from .ops.linalg import matmul, matmul_vjp, reshape, reshape_like, transpose
 from .ops.nn import log_softmax, softmax
-from .ops.reduce import broadcast_like, broadcast_plan, count, fill_like, sum_to_op
+from .ops.reduce import broadcast_like, broadcast_plan, count, fill_like, reduce_sum, sum_to_op
 from .ops.state import assign, group
 
 _counter = itertools.count()
@@ -104,6 +104,21 @@ class _Reduce(sympy.Function):
         expr, axes, keepdims = self.args
         axes = tuple(int(a) for a in axes)
         return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
+
+    _cupycode = _jaxcode = _numpycode
+
+
+class _Transpose(sympy.Function):
+    """``x.T`` of an array whose shape the compiler knows (an attribute, not a call)."""
+
+    is_commutative = True
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _numpycode(self, printer):
+        return f"{postfix(printer._print(self.args[0]))}.T"
 
     _cupycode = _jaxcode = _numpycode
 
@@ -397,7 +412,7 @@ def _specialized(node: Operation, known: dict) -> sympy.Expr:
         return expr
     if isinstance(node, matmul_vjp) and (len(shapes[1]), len(shapes[2])) == (2, 2):
         g, a, b = symbols
-        product, transposed = matmul.function_for(), transpose.function_for(perm=None)
+        product, transposed = matmul.function_for(), _Transpose
         return product(g, transposed(b)) if node.index == 0 else product(transposed(a), g)
     if isinstance(node, (softmax, log_softmax)) and isinstance(symbols[0], sympy.Symbol) and shapes[0]:
         # written out in primitives, so that SymPy sees exp(log_softmax(x)) = e/s in the gradient and the
@@ -407,6 +422,11 @@ def _specialized(node: Operation, known: dict) -> sympy.Expr:
         t = x - _Max(x, sympy.Tuple(*axis), sympy.true)
         total = _Sum(sympy.exp(t), sympy.Tuple(*axis), sympy.true)
         return sympy.exp(t) / total if isinstance(node, softmax) else t - sympy.log(total)
+    if isinstance(node, reduce_sum) and shapes[0]:
+        axes = tuple(range(len(shapes[0]))) if node.axis is None else tuple(a % len(shapes[0]) for a in node.axis)
+        return _Sum(symbols[0], sympy.Tuple(*axes), sympy.true if node.keepdims else sympy.false)
+    if isinstance(node, transpose) and node.perm is None and shapes[0]:
+        return _Transpose(symbols[0])  # an array: `.T` needs no call
     if isinstance(node, count):
         n = 1
         for axis in range(len(shapes[0])) if node.axis is None else node.axis:
@@ -452,6 +472,19 @@ def _live(lines: list, results: list) -> list:
     return kept[::-1]
 
 
+def _sharing(exprs: list) -> list[int]:
+    """The indices of the expressions that hold a compound piece occurring more than once (in any of them)."""
+    counts: dict = {}
+    owners: dict = {}
+    for k, expr in enumerate(exprs):
+        for piece in sympy.preorder_traversal(expr):
+            if piece.is_Atom or isinstance(piece, sympy.Tuple):
+                continue
+            counts[piece] = counts.get(piece, 0) + 1
+            owners.setdefault(piece, set()).add(k)
+    return sorted({k for piece, n in counts.items() if n > 1 for k in owners[piece]})
+
+
 def _printable(node: Node) -> bool:
     return isinstance(node, Operation) and node.has_formula and not isinstance(node, group)
 
@@ -465,7 +498,15 @@ def _new_name(names: dict, node: Node, counter) -> sympy.Symbol:
 def _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend: Backend,
                   notes: dict | None = None) -> str:
     printed_exprs = [expr for _, _, expr in lines if isinstance(expr, sympy.Basic)]
-    replacements, reduced = sympy.cse(printed_exprs, symbols=sympy.numbered_symbols("t"), order="none")
+    # sympy.cse over only the expressions that share a piece: one pass finds them, and the compile time stays
+    # linear in the size of the graph
+    sharing = _sharing(printed_exprs)
+    replacements, reduced_sharing = sympy.cse(
+        [printed_exprs[k] for k in sharing], symbols=sympy.numbered_symbols("t"), order="none"
+    )
+    reduced = list(printed_exprs)
+    for k, expr in zip(sharing, reduced_sharing):
+        reduced[k] = expr
     reduced_iter = iter(reduced)
     shared = dict(replacements)
     rank = {symbol: k for k, (symbol, _) in enumerate(replacements)}
