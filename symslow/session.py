@@ -32,6 +32,8 @@ class Session:
             oracle).
         dtype: the floating-point type of the compiled backends: ``float64`` (the default) or ``float32``; floating
             feeds, Variables and constants are cast to it.
+        to_numpy: return fetched values as NumPy arrays (the default), or, with False, as the backend's own arrays
+            (JAX or CuPy arrays left on their device).
         check_numerics: check every run for NaN and infinities, naming the first node that made one (see
             ``symslow.numerics``); a single run can also ask with ``run(..., check_numerics=True)``.
 
@@ -48,7 +50,7 @@ class Session:
     """
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy",
-                 dtype: Any = None, check_numerics: bool = False):
+                 dtype: Any = None, check_numerics: bool = False, to_numpy: bool = True):
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
         self.dtype = np.dtype(np.float64 if dtype is None else dtype)
@@ -58,6 +60,7 @@ class Session:
         self.backend_name = backend
         self._backend = None if backend == "interpreter" else _load_backend(backend)
         self._plain = backend == "numpy" and self.dtype == np.float64  # nothing to cast or move
+        self.to_numpy = bool(to_numpy)
         self._values: dict[Variable, Any] = {}
         self._programs: dict = {}  # this session's recent programs, by fetches and fed shapes in the order given
         self._lock = threading.Lock()
@@ -170,6 +173,8 @@ class Session:
         if isinstance(node, group):
             return None
         if self._backend is not None:
+            if not self.to_numpy and self._backend.is_native(value):
+                return value.copy() if isinstance(node, Variable) else value  # the backend's array, on its device
             value = self._backend.to_host(value)
         array = np.asarray(value)
         return array.copy() if isinstance(node, Variable) or not array.flags.writeable else array

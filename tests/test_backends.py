@@ -256,3 +256,14 @@ def test_jax_arrays_are_fed_as_they_are():
     np.testing.assert_allclose(session.run(y, {x: jax.numpy.asarray([[1.0, 2.0], [3.0, 4.0]])}), [5.0, 25.0])
     with pytest.raises(ts.InvalidArgumentError, match="placeholder 'x' has shape \\(3,\\)"):
         session.run(y, {x: jax.numpy.asarray([1.0, 2.0, 3.0])})
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b.values[0] != "numpy"])
+def test_fetches_can_stay_on_the_device(backend):
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    w = ts.Variable([1.0, 2.0], name="w")
+    session = ts.Session(backend=backend, to_numpy=False)
+    y, w_value = session.run([w * x, w], {x: 3.0})
+    assert isinstance(y, _array_type(backend)) and isinstance(w_value, _array_type(backend))
+    np.testing.assert_allclose(np.asarray(session._backend.to_host(y)), [3.0, 6.0])
