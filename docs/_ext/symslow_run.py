@@ -53,6 +53,7 @@ class _Outputs:
 
     def show(self, obj: Any, lhs: str | None = None) -> None:
         """Embed ``obj`` below the block (``lhs``: a LaTeX left-hand side for formulas, ``z`` gives ``z = ...``)."""
+        import graphviz
         import sympy
 
         import symslow
@@ -61,7 +62,7 @@ class _Outputs:
             self.show_math(symslow.latex(obj), lhs)
         elif isinstance(obj, sympy.Basic):
             self.show_math(sympy.latex(obj), lhs)
-        elif hasattr(obj, "pipe") and hasattr(obj, "source"):  # graphviz.Digraph, Graph, Source
+        elif isinstance(obj, (graphviz.Digraph, graphviz.Graph, graphviz.Source)):
             self.items.append(("svg", obj.pipe(format="svg", encoding="utf-8")))
         elif _is_figure(obj):
             buffer = io.BytesIO()
@@ -179,10 +180,20 @@ def _write_script(app: Sphinx, doctree: nodes.document) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     header = (
         f'"""The code of the page {docname!r}, block after block.\n\n'
-        "``show`` and ``show_math`` print here what the page typesets and draws.\n"
+        "``show`` prints what the page typesets or draws: formulas as text, diagrams by their size.\n"
         '"""\n\n\n'
         "def show(obj, lhs=None):\n"
-        "    print(repr(obj) if lhs is None else f'{lhs} = {obj!r}')\n\n\n"
+        "    import sympy\n"
+        "    import symslow\n\n"
+        "    if isinstance(obj, symslow.Node):\n"
+        "        text = symslow.pretty(obj)\n"
+        "    elif isinstance(obj, sympy.Basic):\n"
+        "        text = sympy.pretty(obj)\n"
+        "    elif hasattr(obj, 'source') and hasattr(obj, 'pipe'):\n"
+        "        text = f\"(a Graphviz diagram of {obj.source.count(' -> ')} edges; .render() draws it)\"\n"
+        "    else:\n"
+        "        text = str(obj)\n"
+        "    print(text if lhs is None else f'{lhs} =\\n{text}')\n\n\n"
         "def show_math(latex, lhs=None):\n"
         "    print(latex if lhs is None else f'{lhs} = {latex}')\n\n\n"
     )
