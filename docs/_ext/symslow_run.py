@@ -78,7 +78,9 @@ class _Outputs:
             else:
                 self.items.append(("png", base64.b64encode(path.read_bytes()).decode()))
         else:
-            raise TypeError(f"show() takes a node, a SymPy expression, a Graphviz graph, a figure or an image file, not {obj!r}")
+            raise TypeError(
+                f"show() takes a node, a SymPy expression, a Graphviz graph, a figure or an image file, not {obj!r}"
+            )
 
     def show_math(self, latex: str, lhs: str | None = None) -> None:
         """Embed a LaTeX formula (displayed)."""
