@@ -103,6 +103,24 @@ def _inline_svg(svg: str) -> str:
     return _XML_PROLOGUE.sub("", svg, count=1)
 
 
+_SVG_SIZE = re.compile(r'(<svg\b[^>]*?\bwidth=")([\d.]+)pt("[^>]*?\bheight=")([\d.]+)pt(")')
+CONTENT_WIDTH_PX = 736  # furo's text column (46em)
+SMALLEST_SCALE = 0.6  # a wider diagram keeps this much of its size and scrolls sideways instead of shrinking
+
+
+def _fit_diagram(svg: str) -> tuple[str, bool]:
+    """Diagrams shrink to the text column, but no further than ``SMALLEST_SCALE``; returns (svg, needs scrolling)."""
+    match = _SVG_SIZE.search(svg)
+    if match is None:
+        return svg, False
+    width, height = float(match.group(2)), float(match.group(4))
+    if width * 4 / 3 * SMALLEST_SCALE <= CONTENT_WIDTH_PX:
+        return svg, False
+    scaled = (f"{match.group(1)}{width * SMALLEST_SCALE:.0f}pt{match.group(3)}"
+              f"{height * SMALLEST_SCALE:.0f}pt{match.group(5)}")
+    return svg[: match.start()] + scaled + svg[match.end():], True
+
+
 class SymslowRun(SphinxDirective):
     """``symslow-run``: show a block of Python, run it, embed its printed text, formulas, diagrams and plots."""
 
@@ -148,7 +166,8 @@ class SymslowRun(SphinxDirective):
         if kind == "math":
             return nodes.math_block(payload, payload, docname=self.env.docname, number=None, label=None, nowrap=False)
         if kind == "svg":
-            markup = f'<div class="symslow-diagram">{_inline_svg(payload)}</div>'
+            svg, wide = _fit_diagram(_inline_svg(payload))
+            markup = f'<div class="symslow-diagram{" symslow-wide" if wide else ""}">{svg}</div>'
         else:
             alt = html.escape(self.options.get("caption", "plot made by the code above"))
             markup = f'<div class="symslow-plot"><img alt="{alt}" src="data:image/png;base64,{payload}"/></div>'
