@@ -209,3 +209,16 @@ def test_bad_var_lists():
     other, *_ = make_model()
     with pytest.raises(ts.GraphMismatchError, match="'layer/W' belongs to another graph"):
         ts.train.Saver([W]).save(ts.Session(graph=other), "unused.npz")
+
+
+def test_restore_into_a_rebuilt_graph(tmp_path):
+    """A program that builds the same graph again (another run of the script) restores by Variable names."""
+    graph, x, W, b, train = make_model()
+    session = trained(graph, x, train)
+    path = ts.train.Saver().save(session, tmp_path / "model.npz")
+    graph2, x2, W2, b2, train2 = make_model()
+    assert W2 is not W and W2.name == W.name
+    restored = ts.Session(graph=graph2)
+    ts.train.Saver().restore(restored, path)
+    for variable, twin in zip(graph.variables, graph2.variables):
+        np.testing.assert_array_equal(restored.run(twin), session.run(variable))

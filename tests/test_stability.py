@@ -115,6 +115,11 @@ def test_log_of_zero_gives_what_numpy_gives(graph, backend):
     np.testing.assert_array_equal(got_log, expected_log)  # -inf, not a clipped log(1e-12)
     assert got_log[0] == -np.inf
     assert np.isnan(got_loss) and np.isnan(expected_loss)
+    (grad,) = ts.gradients(ts.reduce_sum(ts.log(x)), [x])
+    with np.errstate(divide="ignore"):
+        got_grad = ts.Session(backend=backend).run(grad, {x: values})
+        expected_grad = 1 / values  # d/dx log x = 1/x: inf at 0, as NumPy divides
+    np.testing.assert_array_equal(got_grad, expected_grad)
 
 
 # check_numerics ------------------------------------------------------------------------------------------------
