@@ -70,6 +70,7 @@ class Backend:
         to_host: brings a computed value back as a NumPy array.
         jit: wraps the generated step function (``jax.jit`` for JAX; nothing for the others).
         array_type: the backend's own array type, fed as it is (``jax.Array``, ``cupy.ndarray``); None for NumPy.
+        extra: more names for the generated code's namespace (``dot_t`` for JAX).
     """
 
     name: str
@@ -90,6 +91,7 @@ class Backend:
 
         names = {alias: importlib.import_module(module) for alias, module in self.modules.items()}
         names["runtime"] = runtime
+        names.update(self.extra)
         return names
 
     def print_code(self, expr: sympy.Expr) -> str:
@@ -113,6 +115,12 @@ def _jax_backend() -> Backend:
     jax.config.update("jax_enable_x64", True)  # float64 is symslow's default dtype; float32 stays selectable
     array_type = jax.Array
 
+    def dot_t(a, b, transpose_a, transpose_b):
+        """``a.T @ b`` or ``a @ b.T`` as one XLA dot that contracts the right axes (no transpose is made)."""
+        lhs = (0,) if transpose_a else (a.ndim - 1,)
+        rhs = (b.ndim - 1,) if transpose_b else (0,)
+        return jax.lax.dot_general(a, b, ((lhs, rhs), ((), ())))
+
     def to_device(value):
         return value if isinstance(value, array_type) else jax.numpy.asarray(value)
 
@@ -124,6 +132,7 @@ def _jax_backend() -> Backend:
         to_host=np.asarray,
         jit=jax.jit,  # the whole step, forward, backward and updates, as one XLA computation
         array_type=array_type,
+        extra={"dot_t": dot_t},
     )
 
 

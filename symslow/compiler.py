@@ -3,7 +3,7 @@
 1. **schedule**: only the nodes the fetches need, each after its inputs;
 2. **fuse**: a node used once by a node the compiler prints is inlined into it, so a chain of elementwise ops
    (and the ``sum`` or ``@`` that consumes it) becomes one SymPy expression;
-3. **cse**: ``sympy.cse`` over all the expressions together, each shared piece computed once;
+3. **cse**: ``sympy.cse`` over the expressions that share a piece, each shared piece computed once;
 4. **print**: each expression through the backend's SymPy printer; nodes become ``v0, v1, ...``, shared pieces
    ``t0, t1, ...``; user-given names appear only in comments, escaped;
 5. **exec** once; the function is cached by the graph for this combination of fetches and feeds.
@@ -12,6 +12,8 @@ When the session passes the shapes of the fed values, the program is specialised
 then known, so un-broadcasts and matmul gradients print as the one ``sum`` or ``@`` they are, a gradient seeded by
 ones is the number 1 rather than an array of ones (broadcasts are left to the elementwise expressions that use
 them), and nodes that only lent their shape (the loss, when only the training op is fetched) are not computed.
+Softmax and log-softmax are then written out in primitives (max, exp, sum), so that in their gradients SymPy turns
+``exp(log_softmax(x))`` into ``exp(t)/s`` and the exponentials are computed once.
 
 The function takes ``(feeds, variables, constants)`` and returns ``(fetched values, new variable values)``: every
 update is computed from the values the run started with, and the session commits them only if the run succeeded.
@@ -121,6 +123,41 @@ class _Transpose(sympy.Function):
         return f"{postfix(printer._print(self.args[0]))}.T"
 
     _cupycode = _jaxcode = _numpycode
+
+
+class _MatmulT(sympy.Function):
+    """``a.T @ b`` or ``a @ b.T`` (which operand is transposed in the 0/1 flags): for JAX one dot that contracts
+    the right axes, since XLA on the CPU would otherwise copy the transposed matrix first."""
+
+    is_commutative = True
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _numpycode(self, printer):
+        a, b, ta, tb = self.args
+        a_text, b_text = postfix(printer._print(a)), postfix(printer._print(b))
+        return f"({a_text + '.T' if ta else a_text} @ {b_text + '.T' if tb else b_text})"  # `@` binds like `*`
+
+    _cupycode = _numpycode
+
+    def _jaxcode(self, printer):
+        a, b, ta, tb = self.args
+        return f"dot_t({printer._print(a)}, {printer._print(b)}, {bool(ta)}, {bool(tb)})"
+
+
+def _fold_transposes(expr: sympy.Basic) -> sympy.Basic:
+    """``a @ b.T`` and ``a.T @ b`` in ``expr`` as :class:`_MatmulT`."""
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = [_fold_transposes(a) for a in expr.args]
+    if getattr(expr, "op", None) is matmul and len(args) == 2:
+        ta, tb = (isinstance(a, _Transpose) for a in args)
+        if ta != tb:  # one transposed operand (both: leave it as it is)
+            a, b = (x.args[0] if isinstance(x, _Transpose) else x for x in args)
+            return _MatmulT(a, b, sympy.Integer(ta), sympy.Integer(tb))
+    return expr.func(*args) if any(a is not b for a, b in zip(args, expr.args)) else expr
 
 
 class _Sum(_Reduce):
@@ -497,7 +534,7 @@ def _new_name(names: dict, node: Node, counter) -> sympy.Symbol:
 
 def _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend: Backend,
                   notes: dict | None = None) -> str:
-    printed_exprs = [expr for _, _, expr in lines if isinstance(expr, sympy.Basic)]
+    printed_exprs = [_fold_transposes(expr) for _, _, expr in lines if isinstance(expr, sympy.Basic)]
     # sympy.cse over only the expressions that share a piece: one pass finds them, and the compile time stays
     # linear in the size of the graph
     sharing = _sharing(printed_exprs)
