@@ -234,7 +234,11 @@ def test_each_example_ran_and_its_images_are_embedded_with_a_download_link(site,
     images = [src for src in page.images if "sphx_glr_" in src and "thumb" not in src]
     assert images, f"the gallery page of {example} shows no image"
     for src in images:
-        _assert_not_blank(_png_bytes(src, path), f"{example}: {src}")
+        if src.endswith(".svg"):  # a diagram the example saved
+            svg = (path.parent / unquote(urlsplit(src).path)).read_text(encoding="utf-8")
+            assert "<svg" in svg and svg.count('class="node"') >= 2, f"{example}: {src} is not a drawn graph"
+        else:
+            _assert_not_blank(_png_bytes(src, path), f"{example}: {src}")
     assert any(link.endswith(f"{example}.py") for link in page.links), f"{example}: no download link"
     assert "Traceback" not in page.text
 
