@@ -67,7 +67,9 @@ class Saver:
         named = self._named if self._named is not None else {v.name: v for v in session.graph.variables}
         for key, variable in named.items():
             if variable.graph is not session.graph:
-                raise GraphMismatchError(f"Saver: Variable {variable.name!r} belongs to another graph than the session's.")
+                raise GraphMismatchError(
+                    f"Saver: Variable {variable.name!r} belongs to another graph than the session's."
+                )
         return named
 
     def save(self, session: Any, save_path: str | os.PathLike) -> str:

@@ -3,8 +3,8 @@
 A hypothesis strategy draws a *recipe* (plain data: input shapes and values, then a list of op steps), evaluating
 each step with hand-written NumPy as it goes so that every op is applied only inside its domain (log and sqrt of
 values above 0.1, no divisor near 0, relu and maximum away from their kinks, magnitudes below 100). The recipe is
-then built into a symslow graph with placeholders whose declared shapes are exact, partly unknown or of unknown rank,
-and these must hold:
+then built into a symslow graph whose inputs are Variables or placeholders with declared shapes exact, partly unknown
+or of unknown rank, and these must hold:
 
 * every node's compiled value equals the hand-written NumPy value and the interpreter's value;
 * gradients (vector-Jacobian products with fixed weights) equal Richardson-extrapolated central finite differences,
@@ -208,9 +208,9 @@ def recipes(draw, max_steps: int = 6):
     for _ in range(draw(st.integers(1, 3))):
         rank = draw(st.integers(0, len(base)))
         shape = tuple(d if draw(st.booleans()) else 1 for d in base[len(base) - rank:])
-        declared = draw(st.sampled_from(["exact", "unknown sizes", "unknown rank"]))
-        if declared == "unknown rank":
-            declared_shape = None
+        declared = draw(st.sampled_from(["exact", "unknown sizes", "unknown rank", "variable"]))
+        if declared in ("unknown rank", "variable"):
+            declared_shape = None if declared == "unknown rank" else "variable"
         elif declared == "unknown sizes":
             declared_shape = tuple(None if draw(st.booleans()) else d for d in shape)
         else:
@@ -245,13 +245,17 @@ def reference_values(recipe) -> list[np.ndarray]:
 
 
 def build(recipe):
-    """The recipe as a symslow graph: ``(graph, placeholders, nodes)``, nodes in the order of reference_values."""
+    """The recipe as a symslow graph: ``(graph, inputs, nodes)``, nodes in the order of reference_values.
+
+    An input is a placeholder of the declared shape, or a Variable when the recipe declares ``"variable"``.
+    """
     graph = ts.Graph()
     values = reference_values(recipe)
     with graph.as_default():
-        placeholders = [ts.placeholder(ts.float64, shape=declared, name=f"x{i}")
-                        for i, (declared, _) in enumerate(recipe["inputs"])]
-        nodes = list(placeholders)
+        inputs = [ts.Variable(values[i], name=f"x{i}") if declared == "variable" else
+                  ts.placeholder(ts.float64, shape=declared, name=f"x{i}")
+                  for i, (declared, _) in enumerate(recipe["inputs"])]
+        nodes = list(inputs)
         for name, args, param in recipe["steps"]:
             xs = [nodes[i] for i in args]
             if name in UNARY:
@@ -267,7 +271,7 @@ def build(recipe):
             else:
                 node = STRUCTURAL[name][2](xs[0], param)
             nodes.append(node)
-    return graph, placeholders, nodes
+    return graph, inputs, nodes
 
 
 def _weights(shape, offset=0.0):
@@ -290,13 +294,26 @@ def relative_error(actual, expected) -> float:
     return float(np.max(np.abs(actual - expected), initial=0.0)) / scale
 
 
+def run_with(session, fetch, feeds, x, value):
+    """``fetch`` with input ``x`` set to ``value``: fed if a placeholder, loaded (then put back) if a Variable."""
+    if not isinstance(x, ts.Variable):
+        return session.run(fetch, {**feeds, x: value})
+    before = session.variable_values([x])
+    session.load_variable_values({x: value})
+    try:
+        return session.run(fetch, feeds)
+    finally:
+        session.load_variable_values(before)
+
+
 def check_recipe(recipe) -> None:
     values = reference_values(recipe)
-    graph, placeholders, nodes = build(recipe)
-    feeds = {p: v for p, v in zip(placeholders, values)}
+    graph, inputs, nodes = build(recipe)
+    start = {x: v for x, v in zip(inputs, values)}
+    feeds = {x: v for x, v in start.items() if not isinstance(x, ts.Variable)}
     y = nodes[-1]
     with graph.as_default():
-        grads = ts.gradients(y, placeholders, grad_ys=[ts.constant(_weights(values[-1].shape))])
+        grads = ts.gradients(y, inputs, grad_ys=[ts.constant(_weights(values[-1].shape))])
 
     # 1. values: compiled == hand-written NumPy == interpreter, for every node and every gradient node
     fetched = nodes + [g for g in grads if g is not None]
@@ -317,55 +334,57 @@ def check_recipe(recipe) -> None:
     weights = _weights(values[-1].shape)
     symbolic = session.run([g for g in grads if g is not None], feeds)
     symbolic = iter(symbolic)
-    for x, g in zip(placeholders, grads):
-        got = np.zeros(feeds[x].shape) if g is None else next(symbolic)
-        assert np.shape(got) == feeds[x].shape, f"gradient of {x.name!r} has shape {np.shape(got)}"
+    for x, g in zip(inputs, grads):
+        got = np.zeros(start[x].shape) if g is None else next(symbolic)
+        assert np.shape(got) == start[x].shape, f"gradient of {x.name!r} has shape {np.shape(got)}"
 
         def f(value, x=x):
-            return float(np.sum(session.run(y, {**feeds, x: value}) * weights))
+            return float(np.sum(run_with(session, y, feeds, x, value) * weights))
 
-        numeric = np.zeros(feeds[x].shape)
-        for index in np.ndindex(feeds[x].shape):
-            unit = np.zeros(feeds[x].shape)
+        numeric = np.zeros(start[x].shape)
+        for index in np.ndindex(start[x].shape):
+            unit = np.zeros(start[x].shape)
             unit[index] = 1.0
-            numeric[index] = derivative(f, feeds[x], unit)
+            numeric[index] = derivative(f, start[x], unit)
         error = relative_error(got, numeric)
         assert error < TOLERANCE, f"d/d{x.name}: relative error {error:.2e}\nsymbolic {got}\nnumeric {numeric}"
 
     # 3. second derivatives of the scalar loss sum(y * R): Hessian-vector products vs differences of the gradient
-    x = placeholders[0]
+    x = inputs[0]
     with graph.as_default():
         loss = ts.reduce_sum(y * weights)
         (g,) = ts.gradients(loss, [x])
         if g is None:
             return
-        direction = _weights(feeds[x].shape, offset=0.25) / 2
+        direction = _weights(start[x].shape, offset=0.25) / 2
         try:
             (hv,) = ts.gradients([g], [x], grad_ys=[ts.constant(direction)])
         except NotImplementedError as error:  # documented: matmul of unknown rank has no second derivative
             assert "known rank" in str(error)
             assert any(isinstance(n, matmul_vjp) for n in topological_order([g]))
             return
-    got = np.zeros(feeds[x].shape) if hv is None else session.run(hv, feeds)
-    numeric = derivative(lambda value: session.run(g, {**feeds, x: value}), feeds[x], direction)
+    got = np.zeros(start[x].shape) if hv is None else session.run(hv, feeds)
+    numeric = derivative(lambda value: run_with(session, g, feeds, x, value), start[x], direction)
     error = relative_error(got, numeric)
     assert error < TOLERANCE, f"Hessian-vector product: relative error {error:.2e}\nsymbolic {got}\nnumeric {numeric}"
 
     # 4. the whole Hessian by hessians(), where the input's static shape is fully known (and small)
-    if x.shape is None or None in x.shape or feeds[x].size > 4:
+    if x.shape is None or None in x.shape or start[x].size > 4:
         return
     with graph.as_default():
         (hessian,) = ts.hessians(loss, [x])
-    n = feeds[x].size
+    n = start[x].size
     matrix = np.zeros((n, n)) if hessian is None else session.run(hessian, feeds).reshape(n, n)
     columns = []
     for j in range(n):
         unit = np.zeros(n)
         unit[j] = 1.0
-        column = derivative(lambda value: session.run(g, {**feeds, x: value}), feeds[x], unit.reshape(feeds[x].shape))
+        column = derivative(lambda value: run_with(session, g, feeds, x, value), start[x],
+                            unit.reshape(start[x].shape))
         columns.append(np.reshape(column, n))
-    error = relative_error(matrix, np.stack(columns, axis=1))
-    assert error < TOLERANCE, f"hessians(): relative error {error:.2e}\nsymbolic {matrix}\nnumeric {np.stack(columns, 1)}"
+    numeric = np.stack(columns, axis=1)
+    error = relative_error(matrix, numeric)
+    assert error < TOLERANCE, f"hessians(): relative error {error:.2e}\nsymbolic {matrix}\nnumeric {numeric}"
 
 
 @BOUNDED
@@ -404,6 +423,8 @@ def test_a_recipe_reaches_every_op_kind():
         for param in params:
             recipe = {"inputs": [((2, 3), [[0.1, -0.5, 1.2], [0.3, 0.9, -1.1]])], "steps": [(name, (0,), param)]}
             check_recipe(recipe)
+    check_recipe({"inputs": [("variable", [[0.7, 1.3]]), (None, [1.6, 0.4])],
+                  "steps": [("multiply", (0, 1), None), ("log_softmax", (2,), -1)]})
     for param in MATMUL:
         recipe = {"inputs": [((2, 2), [[0.1, -0.5], [0.3, 0.9]]), ((None, None), [[1.5, 0.2], [-0.7, 0.4]])],
                   "steps": [("matmul", (0, 1), param)]}
