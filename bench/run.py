@@ -366,12 +366,12 @@ def report(results: list[tuple[Workload, dict[str, float], dict[str, float]]], c
     for label, a, b in ratio_rows:
         cells = [f"{t[a] / t[b]:.2f}" if a in t and b in t else "–" for _, t, _ in results]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", "### One-time cost: build, differentiate, compile and run the first step (s)", ""]
+    lines += ["", "### One-time cost: build, differentiate, compile and run the first step (s, wall clock)", ""]
     lines.append("| implementation | " + " | ".join(w.name for w, _, _ in results) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in results) + " |")
     for name in names:
         lines.append(f"| {name} | " + " | ".join(f"{s[name]:.3f}" if name in s else "–" for _, _, s in results) + " |")
-    lines += ["", "### Compile time of W3-like MLPs by depth (s; best of the repeats)", "",
+    lines += ["", "### Compile time of W3-like MLPs by depth (CPU s, SymPy's cache cleared first; best of 3)", "",
               "| hidden layers | graph nodes | build | gradients | code generation | total | total / depth 10 |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     base = next((r["total"] for r in compile_rows if r["depth"] == 10), None)
