@@ -267,3 +267,25 @@ def test_fetches_can_stay_on_the_device(backend):
     y, w_value = session.run([w * x, w], {x: 3.0})
     assert isinstance(y, _array_type(backend)) and isinstance(w_value, _array_type(backend))
     np.testing.assert_allclose(np.asarray(session._backend.to_host(y)), [3.0, 6.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_programs_are_specialised_to_the_fed_shapes(backend):
+    rng = np.random.default_rng(13)
+    initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
+    ts.Graph().as_default()
+    X, c, variables, J, train = _tutorial_mlp(initial)
+    session = ts.Session(backend=backend)
+    reference = initial
+    for n in (100, 7, 100):  # a new batch size compiles a program for it; the first one is found again
+        X_value, c_value = blobs(rng, n // 2 + 1)
+        X_value, c_value = X_value[:n], c_value[:n]
+        session.run(train, {X: X_value, c: c_value})
+        reference = mlp_step(X_value, c_value, *reference, 0.03)
+        source = session.source(train, {X: X_value, c: c_value})
+        # with every shape known: no run-time un-broadcasting or matmul-gradient helpers, and the loss, which the
+        # training op does not read, is not computed (no logarithm is taken)
+        assert "runtime." not in source and "log(" not in source, source
+    assert len(session._programs) == 2
+    for variable, expected in zip(variables, reference):
+        np.testing.assert_allclose(session.run(variable), expected, rtol=0, atol=1e-10)
