@@ -53,6 +53,7 @@ class Program:
     updates: list[assign]  # the order of the returned new values
     device_constants: list | None = None  # the constants cast and moved for a session's backend and dtype
     updates_checked: bool = False  # the known shapes prove that every new value has its Variable's shape
+    refs: list[Variable] | None = None  # the Variable each update sets, in the order of `updates`
 
 
 class _KeepShape(sympy.Function):
@@ -363,6 +364,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         constants=[c.value for c in constants],
         updates=updates,
         updates_checked=all(known.get(id(u.input_nodes[1])) == u.ref.shape for u in updates),
+        refs=[u.ref for u in updates],
     )
 
 

@@ -113,11 +113,13 @@ class Session:
     def _run_compiled(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray]) -> list:
         program = self._program(nodes, feeds)
         stored = self._values
+        first_use = False
         with self._lock:
             try:
                 current = [stored[v] for v in program.variables]
             except KeyError:  # first use: the initial values, cast and moved
                 current = [self._device_value(v) for v in program.variables]
+                first_use = True
         if self._plain:  # NumPy in float64: the fed arrays are already what the program takes
             feed_values = [feeds[p] for p in program.placeholders]
         else:
@@ -133,10 +135,13 @@ class Session:
         fed = {id(v) for v in feed_values}
         cast = _same if self._plain or self.dtype == np.float64 else self._cast  # float64 stays float64
         with self._lock:
-            for variable, value in zip(program.variables, current):
-                stored.setdefault(variable, value)  # first use: the initial value becomes the value
-            for update, value in zip(program.updates, new_values):
-                stored[update.ref] = value.copy() if id(value) in fed else cast(value)
+            if first_use:
+                for variable, value in zip(program.variables, current):
+                    stored.setdefault(variable, value)  # the initial value becomes the value
+            for ref, value in zip(program.refs, new_values):
+                stored[ref] = value.copy() if id(value) in fed else cast(value)
+        if all(v is None for v in outputs):  # only groups fetched (a training op)
+            return list(outputs)
         kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
         return [None if v is None and isinstance(n, group) else self._output(n, v.copy() if id(v) in kept else v)
                 for n, v in zip(nodes, outputs)]
