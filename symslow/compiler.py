@@ -409,8 +409,7 @@ def _lazy_broadcast(node: Node, known: dict, lazy: dict, fused: dict) -> tuple |
     if id(node) not in known:
         return None
     if isinstance(node, fill_like):
-        value = node.value
-        return (sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value)), ()
+        return sympy.Float(node.value), ()  # a float, as the array of it would be, even next to integers
     if isinstance(node, broadcast_like):
         g = node.input_nodes[0]
         g_full, g_lazy = known.get(id(g)), lazy.get(id(g))

@@ -289,3 +289,13 @@ def test_programs_are_specialised_to_the_fed_shapes(backend):
     assert len(session._programs) == 2
     for variable, expected in zip(variables, reference):
         np.testing.assert_allclose(session.run(variable), expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_filled_arrays_are_float_next_to_integers(backend):
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.int64, shape=(3,), name="x")
+    zeros, scaled = ts.Session(backend=backend).run([ts.zeros_like(x), ts.ones_like(x) * x], {x: [1, 2, 3]})
+    assert zeros.dtype == np.float64 and scaled.dtype == np.float64
+    np.testing.assert_array_equal(zeros, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(scaled, [1.0, 2.0, 3.0])
