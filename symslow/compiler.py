@@ -380,11 +380,8 @@ def _known_shapes(order: Sequence[Node], fed_shapes: Mapping[Placeholder, tuple]
             elif isinstance(node, Operation) and not isinstance(node, group) and all(
                 id(i) in known for i in node.input_nodes
             ):
-                # the op's own shape rule, on a copy: the rule may record what it found on the node
-                probe = object.__new__(type(node))
-                probe.__dict__.update(node.__dict__)
-                try:
-                    shape = probe.infer_shape(*[known[id(i)] for i in node.input_nodes])
+                try:  # the op's own shape rule (a pure function of the shapes) on the fed shapes
+                    shape = node.infer_shape(*[known[id(i)] for i in node.input_nodes])
                 except Exception:  # the run itself will report the mismatch, naming the node
                     shape = None
         if shape is not None and None not in shape:

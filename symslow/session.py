@@ -20,6 +20,9 @@ from .ops.state import group
 
 BACKENDS = ("numpy", "jax", "cupy", "interpreter")
 
+# Programs are compiled per combination of fetches and fed shapes; a graph keeps at most this many (the oldest go).
+MAX_PROGRAMS_PER_GRAPH = 256
+
 
 class Session:
     """Runs a graph and holds its Variables' values.
@@ -222,6 +225,8 @@ class Session:
                     program.device_constants = [
                         self._backend.to_device(self._cast(np.asarray(c))) for c in program.constants
                     ]
+                    if len(cache) >= MAX_PROGRAMS_PER_GRAPH:  # every fed shape compiles anew: keep the newest
+                        del cache[next(iter(cache))]
                     cache[key] = program
         if len(self._programs) > 64:
             self._programs.clear()

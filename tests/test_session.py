@@ -136,3 +136,18 @@ def test_group_and_train_ops_fetch_as_none():
     ts.Graph().as_default()
     v = ts.Variable(1.0)
     assert ts.Session().run(ts.group(ts.assign(v, 2.0))) is None
+
+
+def test_the_program_cache_keeps_the_newest_programs(monkeypatch):
+    import symslow.session
+
+    monkeypatch.setattr(symslow.session, "MAX_PROGRAMS_PER_GRAPH", 3)
+    graph = ts.Graph()
+    graph.as_default()
+    x = ts.placeholder()
+    y = x * 2
+    session = ts.Session()
+    for n in range(1, 6):  # five batch sizes: five programs, of which the graph keeps three
+        np.testing.assert_array_equal(session.run(y, {x: np.ones(n)}), np.full(n, 2.0))
+    assert len(graph.compile_cache) == 3
+    np.testing.assert_array_equal(ts.Session().run(y, {x: np.ones(1)}), [2.0])  # an evicted one compiles again

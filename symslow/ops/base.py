@@ -187,7 +187,11 @@ class Operation(Node):
 
     # the shape and dtype rules -------------------------------------------------------------------------------------
     def infer_shape(self, *input_shapes) -> tuple | None:
-        """Static shape of the result; unknown unless an op says otherwise."""
+        """Static shape of the result; unknown unless an op says otherwise.
+
+        A pure function of the shapes: it also checks actual shapes at run time (the interpreter) and fed shapes
+        at compile time, so it must not change the node.
+        """
         return None
 
     def infer_dtype(self, *input_dtypes):
