@@ -29,14 +29,14 @@ from typing import Any, Callable, Mapping, Sequence
 import sympy
 
 from .backends import Backend
-from .errors import InvalidArgumentError, describe
+from .errors import InvalidArgumentError
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 from .gradients import topological_order
-from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand, postfix
-from .ops.linalg import matmul, matmul_vjp, reshape, reshape_like, transpose
-from .ops.nn import log_softmax, softmax
-from .ops.reduce import broadcast_like, broadcast_plan, count, fill_like, reduce_sum, sum_to_op
+from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, operand
+from .ops.linalg import matmul
+from .ops.reduce import broadcast_like, fill_like
 from .ops.state import assign, group
+from .printing import ArrayTranspose, BroadcastTo, ExpandDims, KeepShape, MatmulT
 
 _counter = itertools.count()
 
@@ -56,134 +56,17 @@ class Program:
     refs: list[Variable] | None = None  # the Variable each update sets, in the order of `updates`
 
 
-class _KeepShape(sympy.Function):
-    """``expr`` broadcast to the shape of ``refs``: SymPy simplified away an input that decided the shape."""
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _numpycode(self, printer):
-        expr, *refs = [printer._print(a) for a in self.args]
-        module = printer._module_format(printer._module)
-        shapes = ", ".join(f"{module}.shape({r})" for r in refs)
-        return f"{module}.broadcast_to({expr}, {module}.broadcast_shapes({shapes}))"
-
-    _cupycode = _jaxcode = _numpycode
-
-
-class _BroadcastTo(sympy.Function):
-    """``expr`` broadcast to a shape known when the program was compiled."""
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _numpycode(self, printer):
-        expr, shape = self.args
-        module = printer._module_format(printer._module)
-        return f"{module}.broadcast_to({printer._print(expr)}, {tuple(int(d) for d in shape)!r})"
-
-    _cupycode = _jaxcode = _numpycode
-
-
-class _Reduce(sympy.Function):
-    """``expr.sum(...)`` or ``expr.max(...)`` over ``axes``: a reduction the compiler writes itself, as an array
-    method (one call, no Python wrapper around it)."""
-
-    method = "sum"
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _numpycode(self, printer):
-        expr, axes, keepdims = self.args
-        axes = tuple(int(a) for a in axes)
-        return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
-
-    _cupycode = _jaxcode = _numpycode
-
-
-class _Transpose(sympy.Function):
-    """``x.T`` of an array whose shape the compiler knows (an attribute, not a call)."""
-
-    is_commutative = True
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _numpycode(self, printer):
-        return f"{postfix(printer._print(self.args[0]))}.T"
-
-    _cupycode = _jaxcode = _numpycode
-
-
-class _MatmulT(sympy.Function):
-    """``a.T @ b`` or ``a @ b.T`` (which operand is transposed in the 0/1 flags): for JAX one dot that contracts
-    the right axes, since XLA on the CPU would otherwise copy the transposed matrix first."""
-
-    is_commutative = True
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _numpycode(self, printer):
-        a, b, ta, tb = self.args
-        a_text, b_text = postfix(printer._print(a)), postfix(printer._print(b))
-        return f"({a_text + '.T' if ta else a_text} @ {b_text + '.T' if tb else b_text})"  # `@` binds like `*`
-
-    _cupycode = _numpycode
-
-    def _jaxcode(self, printer):
-        a, b, ta, tb = self.args
-        return f"dot_t({printer._print(a)}, {printer._print(b)}, {bool(ta)}, {bool(tb)})"
-
-
 def _fold_transposes(expr: sympy.Basic) -> sympy.Basic:
-    """``a @ b.T`` and ``a.T @ b`` in ``expr`` as :class:`_MatmulT`."""
+    """``a @ b.T`` and ``a.T @ b`` in ``expr`` as :class:`MatmulT`."""
     if expr.is_Atom or not expr.args:
         return expr
     args = [_fold_transposes(a) for a in expr.args]
     if getattr(expr, "op", None) is matmul and len(args) == 2:
-        ta, tb = (isinstance(a, _Transpose) for a in args)
+        ta, tb = (isinstance(a, ArrayTranspose) for a in args)
         if ta != tb:  # one transposed operand (both: leave it as it is)
-            a, b = (x.args[0] if isinstance(x, _Transpose) else x for x in args)
-            return _MatmulT(a, b, sympy.Integer(ta), sympy.Integer(tb))
+            a, b = (x.args[0] if isinstance(x, ArrayTranspose) else x for x in args)
+            return MatmulT(a, b, sympy.Integer(ta), sympy.Integer(tb))
     return expr.func(*args) if any(a is not b for a, b in zip(args, expr.args)) else expr
-
-
-class _Sum(_Reduce):
-    method = "sum"
-
-
-class _Max(_Reduce):
-    method = "max"
-
-
-class _ExpandDims(sympy.Function):
-    """``expr`` with size-1 axes inserted at ``axes`` (what a reduction removed), before a broadcast."""
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _numpycode(self, printer):
-        expr, axes = self.args
-        module = printer._module_format(printer._module)
-        return f"{module}.expand_dims({printer._print(expr)}, {tuple(int(a) for a in axes)!r})"
-
-    _cupycode = _jaxcode = _numpycode
 
 
 def _comment(node: Node) -> str:
@@ -276,7 +159,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         """The fused expression of ``node`` at the node's full shape."""
         shape, expr = known.get(id(node)), fused[id(node)]
         if shape is not None and lazy.get(id(node)) not in (None, shape):
-            return _BroadcastTo(expr, sympy.Tuple(*shape))
+            return BroadcastTo(expr, sympy.Tuple(*shape))
         return expr
 
     for node in order:
@@ -318,9 +201,9 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
             shape_sources = frozenset().union(*(leaves[id(i)] for i in inputs if id(i) in leaves))
             if not shape_sources <= expr.free_symbols:  # SymPy simplified away an input that decided the shape
                 if shape is not None:
-                    expr, lazy[id(node)] = _BroadcastTo(expr, sympy.Tuple(*shape)), shape
+                    expr, lazy[id(node)] = BroadcastTo(expr, sympy.Tuple(*shape)), shape
                 else:
-                    expr, lazy[id(node)] = _KeepShape(expr, *sorted(shape_sources, key=str)), None
+                    expr, lazy[id(node)] = KeepShape(expr, *sorted(shape_sources, key=str)), None
             leaves[id(node)] = shape_sources
         else:
             formula = formulas[id(node)]
@@ -416,60 +299,24 @@ def _lazy_broadcast(node: Node, known: dict, lazy: dict, fused: dict) -> tuple |
             g_lazy = g_full
         if g_lazy == ():
             return fused[id(g)], ()
-        expr = fused[id(g)] if g_lazy == g_full else _BroadcastTo(fused[id(g)], sympy.Tuple(*g_full))
+        expr = fused[id(g)] if g_lazy == g_full else BroadcastTo(fused[id(g)], sympy.Tuple(*g_full))
         if node.axis is None:
             return expr, g_full
         axes = tuple(a % (len(g_full) + len(node.axis)) for a in node.axis)
         shape = list(g_full)
         for a in sorted(axes):
             shape.insert(a, 1)
-        return _ExpandDims(expr, sympy.Tuple(*axes)), tuple(shape)
+        return ExpandDims(expr, sympy.Tuple(*axes)), tuple(shape)
     return None
 
 
 def _specialized(node: Operation, known: dict) -> sympy.Expr:
-    """The node's formula, with what its known shapes decide decided: the one ``sum`` an un-broadcast is, the
-    ``@`` a matmul gradient is, the number a count is, the shape a reshape takes."""
+    """The node's formula, with what the known shapes of its inputs decide decided (see
+    :meth:`~symslow.ops.base.Operation.formula_for_shapes`)."""
     shapes = [known.get(id(i)) for i in node.input_nodes]
-    symbols = [operand(i) for i in node.input_nodes]
     if None in shapes or id(node) not in known:
         return node.expr
-    if isinstance(node, sum_to_op):
-        plan = broadcast_plan([shapes[0], shapes[1]], 1)  # the gradient has the broadcast's full shape
-        if plan is None:
-            return node.expr
-        lead, ones = plan
-        expr = symbols[0]
-        if lead:
-            expr = _Sum(expr, sympy.Tuple(*lead), sympy.false)
-        if ones:
-            expr = _Sum(expr, sympy.Tuple(*ones), sympy.true)
-        return expr
-    if isinstance(node, matmul_vjp) and (len(shapes[1]), len(shapes[2])) == (2, 2):
-        g, a, b = symbols
-        product, transposed = matmul.function_for(), _Transpose
-        return product(g, transposed(b)) if node.index == 0 else product(transposed(a), g)
-    if isinstance(node, (softmax, log_softmax)) and isinstance(symbols[0], sympy.Symbol) and shapes[0]:
-        # written out in primitives, so that SymPy sees exp(log_softmax(x)) = e/s in the gradient and the
-        # exponentials are computed once: t = x - max(x), e = exp(t), s = Σ e; softmax = e/s, log_softmax = t - log s
-        axis = (node.axis % len(shapes[0]),)
-        x = symbols[0]
-        t = x - _Max(x, sympy.Tuple(*axis), sympy.true)
-        total = _Sum(sympy.exp(t), sympy.Tuple(*axis), sympy.true)
-        return sympy.exp(t) / total if isinstance(node, softmax) else t - sympy.log(total)
-    if isinstance(node, reduce_sum) and shapes[0]:
-        axes = tuple(range(len(shapes[0]))) if node.axis is None else tuple(a % len(shapes[0]) for a in node.axis)
-        return _Sum(symbols[0], sympy.Tuple(*axes), sympy.true if node.keepdims else sympy.false)
-    if isinstance(node, transpose) and node.perm is None and shapes[0]:
-        return _Transpose(symbols[0])  # an array: `.T` needs no call
-    if isinstance(node, count):
-        n = 1
-        for axis in range(len(shapes[0])) if node.axis is None else node.axis:
-            n *= shapes[0][axis]
-        return sympy.Integer(n)
-    if isinstance(node, reshape_like):
-        return reshape.function_for(shape=known[id(node)])(symbols[0])
-    return node.expr
+    return node.formula_for_shapes(*shapes)
 
 
 def _reads(node: Node, known: dict, formulas: dict) -> list[Node]:

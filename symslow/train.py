@@ -8,7 +8,7 @@ the run succeeds.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -160,5 +160,6 @@ def global_variables_initializer() -> Operation:
         return group(*[assign(v, Constant(v.initial_value, graph=graph, name="initial_value")) for v in graph.variables], name="init")
 
 
-__all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer"]
 from .saver import Saver  # noqa: E402  (saving and restoring Variables, in its own module)
+
+__all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer", "Saver"]

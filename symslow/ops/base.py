@@ -71,11 +71,6 @@ def module(printer) -> str:
     return printer._module_format(printer._module)
 
 
-def postfix(text: str) -> str:
-    """``text`` ready for a postfix like ``.T``: parenthesised unless it is a plain name."""
-    return text if text.isidentifier() else f"({text})"
-
-
 def broadcast_shapes(op_name: str, node_name: str, *shapes) -> tuple | None:
     """NumPy's broadcasting rule on static shapes with unknown sizes (``None``), or ``ShapeError``."""
     if any(shape is None for shape in shapes):
@@ -196,6 +191,14 @@ class Operation(Node):
 
     def infer_dtype(self, *input_dtypes):
         return result_dtype(*input_dtypes)
+
+    def formula_for_shapes(self, *input_shapes: tuple) -> sympy.Expr:
+        """The formula once the compiler knows every input's shape (it compiles a program per fed shape).
+
+        Ops override it where the shapes decide something: the one sum an un-broadcast is, the ``@`` a matmul
+        gradient is, a count as a number. The default is :attr:`expr`.
+        """
+        return self.expr
 
     @property
     def display_name(self) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Node, as_shape, format_shape
-from .base import Operation, call, postfix
+from ..graph import Node, format_shape
+from ..printing import ArrayTranspose, postfix
+from .base import Operation, call, operand
 
 
 class matmul(Operation):
@@ -96,6 +97,13 @@ class matmul_vjp(Operation):
     def print_latex(printer, g, a, b, index):
         return f"{g} {b}^T" if index == 0 else f"{a}^T {g}"
 
+    def formula_for_shapes(self, g_shape, a_shape, b_shape):
+        if (len(a_shape), len(b_shape)) != (2, 2):
+            return self.expr
+        g, a, b = [operand(n) for n in self.input_nodes]
+        product = matmul.function_for()
+        return product(g, ArrayTranspose(b)) if self.index == 0 else product(ArrayTranspose(a), g)
+
     def gradient(self, grad, index):
         raise NotImplementedError(
             f"Second derivatives through matmul {self.input_nodes[1].name!r} @ {self.input_nodes[2].name!r} need "
@@ -144,6 +152,11 @@ class transpose(Operation):
     @staticmethod
     def print_latex(printer, x, perm):
         return rf"\left({x}\right)^{{T}}" if not x.isalnum() else f"{x}^{{T}}"
+
+    def formula_for_shapes(self, shape):
+        if self.perm is None and shape:
+            return ArrayTranspose(operand(self.input_nodes[0]))  # an array: `.T` needs no call
+        return self.expr
 
     def gradient(self, grad, index):
         if self.perm is None:
@@ -220,6 +233,9 @@ class reshape_like(Operation):
     @staticmethod
     def print_latex(printer, x, like, shape):
         return x
+
+    def formula_for_shapes(self, x_shape, like_shape):
+        return reshape.function_for(shape=tuple(like_shape))(operand(self.input_nodes[0]))
 
     def gradient(self, grad, index):
         return reshape_like(grad, self.input_nodes[0]) if index == 0 else None

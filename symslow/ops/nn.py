@@ -8,9 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import sympy
+
 from ..graph import Node, as_node
+from ..printing import ArrayMax, ArraySum
 from .base import Operation, elementwise_expr, module, operand, result_dtype
 from .reduce import reduce_sum
+
+
+def _written_out(op: Operation, shape: tuple) -> tuple:
+    """Softmax in primitives for a known shape: ``(e, s, t)`` with t = x - max x, e = exp t, s = Σ e along the axis.
+
+    Written out, SymPy sees ``exp(log_softmax(x)) = e / s`` in the gradients, and the exponentials are computed
+    once. ``(None, None, None)`` when the input is not a plain array (a number, or a rank-0 value).
+    """
+    x = operand(op.input_nodes[0])
+    if not isinstance(x, sympy.Symbol) or not shape:
+        return None, None, None
+    axis = sympy.Tuple(op.axis % len(shape))
+    shifted = x - ArrayMax(x, axis, sympy.true)
+    return sympy.exp(shifted), ArraySum(sympy.exp(shifted), axis, sympy.true), shifted
 
 
 class softmax(Operation):
@@ -45,6 +62,10 @@ class softmax(Operation):
     @staticmethod
     def print_latex(printer, x, axis):
         return rf"\operatorname{{softmax}}\left({x}\right)"
+
+    def formula_for_shapes(self, shape):
+        e, total, _ = _written_out(self, shape)
+        return self.expr if e is None else e / total
 
     def gradient(self, grad, index):
         # y ⊙ (g - Σ_axis g ⊙ y): the Jacobian of softmax applied to g
@@ -88,10 +109,12 @@ class log_softmax(Operation):
     def print_latex(printer, x, axis):
         return rf"\log \operatorname{{softmax}}\left({x}\right)"
 
+    def formula_for_shapes(self, shape):
+        _, total, shifted = _written_out(self, shape)
+        return self.expr if total is None else shifted - sympy.log(total)
+
     def gradient(self, grad, index):
         # g - softmax(x) Σ_axis g, with softmax(x) = exp(log_softmax(x))
-        import sympy
-
         total = reduce_sum(grad, axis=self.axis, keepdims=True)
         return elementwise_expr(
             operand(grad) - sympy.exp(self.symbol) * total.symbol, [grad, self, total], "log_softmax_grad"

@@ -10,8 +10,9 @@ from typing import Any
 
 import sympy
 
-from ..graph import Node, as_node, format_shape
-from .base import Operation, call, module, operand, result_dtype
+from ..graph import Node, as_node
+from ..printing import ArraySum
+from .base import Operation, call, operand, result_dtype
 
 
 def normalize_axis(axis: Any, rank: int | None, op: Operation) -> tuple[int, ...] | None:
@@ -77,6 +78,12 @@ class reduce_sum(Operation):
         index = "" if axis is None else "_{" + ",".join("ijklmn"[a] if 0 <= a < 6 else str(a) for a in axis) + "}"
         return rf"\sum{index} {x}" if x.replace("_", "").replace("{", "").replace("}", "").isalnum() else rf"\sum{index} \left({x}\right)"
 
+    def formula_for_shapes(self, shape):
+        if not shape:
+            return self.expr
+        axes = tuple(range(len(shape))) if self.axis is None else tuple(a % len(shape) for a in self.axis)
+        return ArraySum(operand(self.input_nodes[0]), sympy.Tuple(*axes), sympy.true if self.keepdims else sympy.false)
+
     def gradient(self, grad, index):
         return broadcast_like(grad, self.input_nodes[0], axis=None if self.keepdims else self.axis)
 
@@ -109,6 +116,12 @@ class count(Operation):
     @staticmethod
     def print_latex(printer, x, axis):
         return rf"\left|{x}\right|"
+
+    def formula_for_shapes(self, shape):
+        n = 1
+        for axis in range(len(shape)) if self.axis is None else self.axis:
+            n *= shape[axis]
+        return sympy.Integer(n)
 
     def gradient(self, grad, index):
         return None  # a count does not change with the values
@@ -225,6 +238,18 @@ class sum_to_op(Operation):
     @staticmethod
     def print_latex(printer, g, like, plan):
         return rf"\operatorname{{unbroadcast}}\left({g}\right)"
+
+    def formula_for_shapes(self, g_shape, like_shape):
+        plan = broadcast_plan([g_shape, like_shape], 1)  # the gradient has the broadcast's full shape
+        if plan is None:
+            return self.expr
+        lead, ones = plan
+        expr = operand(self.input_nodes[0])
+        if lead:
+            expr = ArraySum(expr, sympy.Tuple(*lead), sympy.false)
+        if ones:
+            expr = ArraySum(expr, sympy.Tuple(*ones), sympy.true)
+        return expr
 
     def gradient(self, grad, index):
         return broadcast_like(grad, self.input_nodes[0]) if index == 0 else None
