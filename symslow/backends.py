@@ -161,3 +161,22 @@ def get_backend(name: str) -> Backend:
     if name == "cupy":
         return _cupy_backend()
     raise ValueError(f"Unknown backend {name!r}: choose 'numpy', 'jax', 'cupy' or 'interpreter'.")
+
+
+def available_backends() -> list[str]:
+    """The compiled backends that run on this machine: "numpy", then "jax" and "cupy" where their packages (and,
+    for CuPy, a GPU) are present. The "interpreter" session needs nothing and always runs.
+
+    Example:
+        >>> from symslow.backends import available_backends
+        >>> available_backends()[0]
+        'numpy'
+    """
+    names = []
+    for name in ("numpy", "jax", "cupy"):
+        try:
+            get_backend(name)
+        except ImportError:
+            continue
+        names.append(name)
+    return names

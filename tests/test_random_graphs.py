@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import symslow as ts
-from symslow.backends import get_backend
+from symslow.backends import available_backends
 from symslow.gradients import topological_order
 from symslow.ops.linalg import matmul_vjp
 
@@ -40,18 +40,7 @@ TOLERANCE = 1e-6  # relative error of gradients against finite differences
 LIMIT = 100.0  # largest magnitude a node may reach
 
 
-def _backends() -> list[str]:
-    available = []
-    for name in ("numpy", "jax", "cupy"):
-        try:
-            get_backend(name)
-        except (ImportError, NotImplementedError):
-            continue
-        available.append(name)
-    return available
-
-
-BACKENDS = _backends()
+BACKENDS = available_backends()
 
 
 # the op table: (arity, NumPy reference, symslow builder, domain check) -----------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import symslow as ts
-from symslow.backends import get_backend
+from symslow.backends import available_backends
 
 
 def make_model():
@@ -36,18 +36,7 @@ def values(session, graph):
     return {v.name: session.run(v) for v in graph.variables}
 
 
-def _backends() -> list[str]:
-    available = ["numpy", "interpreter"]
-    for name in ("jax", "cupy"):
-        try:
-            get_backend(name)
-        except (ImportError, NotImplementedError):
-            continue
-        available.append(name)
-    return available
-
-
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("backend", available_backends() + ["interpreter"])
 def test_save_then_restore_into_a_fresh_session(tmp_path, backend):
     graph, x, W, b, train = make_model()
     session = trained(graph, x, train, backend=backend)

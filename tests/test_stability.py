@@ -6,22 +6,11 @@ import numpy as np
 import pytest
 
 import symslow as ts
-from symslow.backends import get_backend
+from symslow.backends import available_backends
 
 
 
-def _backends() -> list[str]:
-    available = ["numpy", "interpreter"]
-    for name in ("jax", "cupy"):
-        try:
-            get_backend(name)
-        except (ImportError, NotImplementedError):
-            continue
-        available.append(name)
-    return available
-
-
-BACKENDS = _backends()
+BACKENDS = available_backends() + ["interpreter"]
 
 LOGITS = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -999.0, -1000.0], [1000.0, 1000.0, 999.0]])
 LABELS = np.array([[0.0, 1.0, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
