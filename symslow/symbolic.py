@@ -62,16 +62,20 @@ def formula(node: Node) -> sympy.Expr:
     if not isinstance(node, Node):
         raise TypeError(f"formula() takes a node, not {node!r}.")
     from .ops.elementwise import multiply
+    from .ops.reduce import fill_like
 
     whole: dict[Node, sympy.Expr] = {}
     for n in topological_order([node]):
-        if isinstance(n, multiply) and all(_is_array(i) for i in n.input_nodes):
+        if isinstance(n, fill_like):  # an array of ones reads as 1
+            whole[n] = sympy.Float(n.value)
+        elif isinstance(n, multiply) and all(_is_array(i) for i in n.input_nodes):
             whole[n] = hadamard(*[whole[i] for i in n.input_nodes])
         elif isinstance(n, Operation) and n.expr is not None:
             whole[n] = n.expr.xreplace({i.symbol: whole[i] for i in n.input_nodes})
         else:
             whole[n] = n.expr
-    return whole[node]
+    # for reading, whole numbers as integers: the gradient seed 1.0 then vanishes from products (1.0 x is x)
+    return whole[node].xreplace({f: sympy.Integer(int(f)) for f in whole[node].atoms(sympy.Float) if float(f).is_integer()})
 
 
 def latex(node: Node) -> str:

@@ -139,3 +139,12 @@ def test_static_shape_errors_at_graph_building_time():
     with pytest.raises(ts.ShapeError):
         ts.reduce_sum(a, axis=2)
     assert len(ts.get_default_graph().nodes) == nodes_before  # a failed op adds no node
+
+
+def test_formulas_read_whole_numbers_as_integers_and_ones_as_one():
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    s = ts.sigmoid(x)
+    assert ts.latex(1.0 - s) == r"1 - \frac{1}{1 + e^{- x}}"
+    (ds,) = ts.gradients(s, [x])  # seeded with ones_like(s): x's shape is unknown
+    assert "1 \\cdot" not in ts.latex(ds) and ts.formula(ds) == ts.formula(s) * (1 - ts.formula(s))
