@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 import symslow as ts
+from symslow.backends import available_backends
 from reference import blobs, mlp_loss, mlp_step, perceptron_step, xor_clusters
 
-BACKENDS = ["numpy", "interpreter"]
+# every backend present: the tutorial's models end where hand-written NumPy ends, to 1e-10
+BACKENDS = available_backends() + ["interpreter"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
