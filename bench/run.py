@@ -4,7 +4,8 @@ Every implementation is first checked to compute the same loss and gradients as 
 one process, all held to one thread. Timing runs in rounds that interleave the implementations, so that load from
 elsewhere on the machine hits them alike. Time is the process's CPU time (``time.process_time``), which leaves out
 the time the process waits while other programs run on a shared machine; the reported time is the median over
-rounds of the mean CPU time per step in a round. Run it with ``make bench`` (which makes ``bench/.venv`` with JAX and the CPU build of PyTorch), or directly::
+rounds of the mean CPU time per step in a round. Run it with ``make bench`` (which makes ``bench/.venv`` with JAX, the
+CPU build of PyTorch and TensorFlow's CPU build, used through its TensorFlow 1 API), or directly::
 
     OMP_NUM_THREADS=1 bench/.venv/bin/python bench/run.py [--quick] [--results bench/RESULTS.md]
 """
@@ -19,6 +20,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
     os.environ.setdefault(_variable, "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
@@ -50,6 +52,13 @@ try:
     torch.set_num_interop_threads(1)
 except ImportError:  # the torch rows are left out
     torch = None
+try:
+    import tensorflow as tf  # noqa: E402
+
+    tf1 = tf.compat.v1
+    tf1.disable_eager_execution()  # TensorFlow 1: build a graph, then run it in a Session
+except ImportError:  # the TensorFlow 1 rows are left out
+    tf = tf1 = None
 
 
 # workloads -----------------------------------------------------------------------------------------------------------
@@ -242,12 +251,51 @@ def _jax(w: Workload) -> Implementation:
                           lambda: [np.asarray(p) for p in state["params"]], time.perf_counter() - start)
 
 
+def _tf1(w: Workload) -> Implementation:
+    """A TensorFlow 1 graph run by a ``Session``: placeholders, Variables, ``GradientDescentOptimizer.minimize``."""
+    start = time.perf_counter()
+    graph = tf1.Graph()
+    with graph.as_default():
+        X = tf1.placeholder(tf.float64, shape=None if w.bare_placeholders else (None, w.sizes[0]), name="X")
+        c = tf1.placeholder(tf.float64, shape=None if w.bare_placeholders else (None, w.sizes[-1]), name="c")
+        variables, h = [], X
+        for i in range(0, len(w.params), 2):
+            W, b = tf1.Variable(w.params[i], name=f"W{i // 2}"), tf1.Variable(w.params[i + 1], name=f"b{i // 2}")
+            variables += [W, b]
+            a = tf.add(tf.matmul(h, W), b)
+            h = tf.sigmoid(a) if i + 2 < len(w.params) else a  # the last layer's h is the logits
+        if w.bare_placeholders:  # the tutorial's form, as symslow is given it
+            J = tf.negative(tf.reduce_sum(tf.reduce_sum(tf.multiply(c, tf.math.log(tf.nn.softmax(h))), axis=1)))
+        else:  # as PyTorch and JAX compute it
+            J = -tf.reduce_sum(c * tf.nn.log_softmax(h, axis=1))
+        grads = tf1.gradients(J, variables)
+        # a Python float would become a float32 constant (0.03 as 0.029999999329...): give the rate as float64
+        rate = tf.constant(w.learning_rate, dtype=tf.float64)
+        train = tf1.train.GradientDescentOptimizer(rate).minimize(J)
+        init = tf1.global_variables_initializer()
+    config = tf1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+    session = tf1.Session(graph=graph, config=config)
+    session.run(init)
+    feed = {X: w.X, c: w.c}
+    session.run(train, feed)
+    setup = time.perf_counter() - start
+
+    def loss_and_grads():
+        loss, values = session.run([J, grads], feed)
+        return float(loss), values
+
+    return Implementation("TensorFlow 1 session", lambda: session.run(train, feed), lambda: None, loss_and_grads,
+                          lambda: session.run(variables), setup)
+
+
 def implementations(w: Workload) -> list[Implementation]:
     made = [_numpy(w), _symslow(w, "numpy")]
     if jax is not None:
         made += [_jax(w), _symslow(w, "jax")]
     if torch is not None:
         made.append(_torch(w))
+    if tf1 is not None:
+        made.append(_tf1(w))
     made.append(_symslow(w, "interpreter"))
     return made
 
@@ -332,11 +380,14 @@ def machine() -> dict[str, str]:
         versions["JAX"] = jax.__version__
     if torch is not None:
         versions["PyTorch"] = torch.__version__
+    if tf is not None:
+        versions["TensorFlow"] = tf.__version__
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
-        "threads": "OMP/OpenBLAS/MKL = 1, XLA single-threaded Eigen, torch.set_num_threads(1)",
+        "threads": "OMP/OpenBLAS/MKL = 1, XLA single-threaded Eigen, torch.set_num_threads(1)"
+                   + (", TensorFlow intra- and inter-op threads = 1" if tf is not None else ""),
     }
 
 
@@ -360,6 +411,9 @@ def report(results: list[tuple[Workload, dict[str, float], dict[str, float]]], c
                   ("symslow jax / hand-written JAX", "symslow jax", "hand-written JAX"),
                   ("symslow numpy / PyTorch eager", "symslow numpy", "PyTorch eager"),
                   ("symslow jax / PyTorch eager", "symslow jax", "PyTorch eager"),
+                  ("symslow numpy / TensorFlow 1 session", "symslow numpy", "TensorFlow 1 session"),
+                  ("symslow jax / TensorFlow 1 session", "symslow jax", "TensorFlow 1 session"),
+                  ("TensorFlow 1 session / hand-written NumPy", "TensorFlow 1 session", "hand-written NumPy"),
                   ("symslow interpreter / symslow numpy", "symslow interpreter", "symslow numpy")]
     lines.append("| ratio | " + " | ".join(w.name for w, _, _ in results) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in results) + " |")
@@ -406,6 +460,8 @@ def main(argv: list[str] | None = None) -> None:
     only = set(args.only or ["W1", "W2", "W3", "compile"])
 
     info = machine()
+    if tf1 is None:
+        print("TensorFlow is not installed: the TensorFlow 1 session is skipped")
     print(f"{info['date']}\n{info['machine']}\n{info['versions']}\n{info['threads']}\n")
     results = []
     for w in workloads(args.quick):
