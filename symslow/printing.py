@@ -16,14 +16,27 @@ def postfix(text: str) -> str:
     return text if text.isidentifier() else f"({text})"
 
 
-class KeepShape(sympy.Function):
-    """``expr`` broadcast to the shape of ``refs``: SymPy simplified away an input that decided the shape."""
+class ArrayFunction(sympy.Function):
+    """An array expression SymPy never evaluates, printed by ``_numpycode`` for every backend unless one overrides.
 
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
+    Commutative like a node's symbol: it stands for an array value inside elementwise products.
+    """
+
+    is_commutative = True
 
     @classmethod
     def eval(cls, *args):
         return None
+
+    def _cupycode(self, printer) -> str:
+        return self._numpycode(printer)
+
+    def _jaxcode(self, printer) -> str:
+        return self._numpycode(printer)
+
+
+class KeepShape(ArrayFunction):
+    """``expr`` broadcast to the shape of ``refs``: SymPy simplified away an input that decided the shape."""
 
     def _numpycode(self, printer):
         expr, *refs = [printer._print(a) for a in self.args]
@@ -31,77 +44,43 @@ class KeepShape(sympy.Function):
         shapes = ", ".join(f"{module}.shape({r})" for r in refs)
         return f"{module}.broadcast_to({expr}, {module}.broadcast_shapes({shapes}))"
 
-    _cupycode = _jaxcode = _numpycode
 
-
-class BroadcastTo(sympy.Function):
+class BroadcastTo(ArrayFunction):
     """``expr`` broadcast to a shape known when the program was compiled."""
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
     def _numpycode(self, printer):
         expr, shape = self.args
         module = printer._module_format(printer._module)
         return f"{module}.broadcast_to({printer._print(expr)}, {tuple(int(d) for d in shape)!r})"
 
-    _cupycode = _jaxcode = _numpycode
 
-
-class ArrayReduce(sympy.Function):
+class ArrayReduce(ArrayFunction):
     """``expr.sum(...)`` or ``expr.max(...)`` over ``axes``: a reduction the compiler writes itself, as an array
     method (one call, no Python wrapper around it)."""
 
     method = "sum"
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
     def _numpycode(self, printer):
         expr, axes, keepdims = self.args
         axes = tuple(int(a) for a in axes)
         return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
 
-    _cupycode = _jaxcode = _numpycode
 
-
-class ArrayTranspose(sympy.Function):
+class ArrayTranspose(ArrayFunction):
     """``x.T`` of an array whose shape the compiler knows (an attribute, not a call)."""
-
-    is_commutative = True
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
     def _numpycode(self, printer):
         return f"{postfix(printer._print(self.args[0]))}.T"
 
-    _cupycode = _jaxcode = _numpycode
 
-
-class MatmulT(sympy.Function):
+class MatmulT(ArrayFunction):
     """``a.T @ b`` or ``a @ b.T`` (which operand is transposed in the 0/1 flags): for JAX one dot that contracts
     the right axes, since XLA on the CPU would otherwise copy the transposed matrix first."""
-
-    is_commutative = True
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
     def _numpycode(self, printer):
         a, b, ta, tb = self.args
         a_text, b_text = postfix(printer._print(a)), postfix(printer._print(b))
         return f"({a_text + '.T' if ta else a_text} @ {b_text + '.T' if tb else b_text})"  # `@` binds like `*`
-
-    _cupycode = _numpycode
 
     def _jaxcode(self, printer):
         a, b, ta, tb = self.args
@@ -116,18 +95,11 @@ class ArrayMax(ArrayReduce):
     method = "max"
 
 
-class ExpandDims(sympy.Function):
+class ExpandDims(ArrayFunction):
     """``expr`` with size-1 axes inserted at ``axes`` (what a reduction removed), before a broadcast."""
-
-    is_commutative = True  # an array value in an elementwise product, like a node's symbol
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
     def _numpycode(self, printer):
         expr, axes = self.args
         module = printer._module_format(printer._module)
         return f"{module}.expand_dims({printer._print(expr)}, {tuple(int(a) for a in axes)!r})"
 
-    _cupycode = _jaxcode = _numpycode

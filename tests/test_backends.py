@@ -16,6 +16,7 @@ import symslow as ts
 from reference import blobs, mlp_loss, mlp_step, xor_clusters
 from symslow.testing import numeric_gradient
 from test_ops import CASES
+from test_training import tutorial_mlp
 
 
 def _absent(name: str) -> str | None:
@@ -123,17 +124,6 @@ def test_user_op_with_compute_runs_on_every_backend(backend):
 
 
 # training ----------------------------------------------------------------------------------------------------------
-def _tutorial_mlp(initial, learning_rate=0.03):
-    X, c = ts.placeholder(), ts.placeholder()
-    W_hidden, b_hidden = ts.Variable(initial[0]), ts.Variable(initial[1])
-    p_hidden = ts.sigmoid(ts.add(ts.matmul(X, W_hidden), b_hidden))
-    W_output, b_output = ts.Variable(initial[2]), ts.Variable(initial[3])
-    p_output = ts.softmax(ts.add(ts.matmul(p_hidden, W_output), b_output))
-    J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p_output)), axis=1)))
-    train = ts.train.GradientDescentOptimizer(learning_rate).minimize(J)
-    return X, c, [W_hidden, b_hidden, W_output, b_output], J, train
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_momentum_and_adam_train_on_every_backend(backend):
     ts.Graph().as_default()
@@ -154,7 +144,7 @@ def test_float32_session_computes_in_float32(backend):
     X_value, c_value = xor_clusters(rng)
     initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
     ts.Graph().as_default()
-    X, c, variables, J, train = _tutorial_mlp(initial)
+    X, c, variables, J, train = tutorial_mlp(initial)
     session = ts.Session(backend=backend, dtype=ts.float32)
     feed = {X: X_value, c: c_value}
     for _ in range(20):
@@ -239,7 +229,7 @@ def test_programs_are_specialised_to_the_fed_shapes(backend):
     rng = np.random.default_rng(13)
     initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
     ts.Graph().as_default()
-    X, c, variables, J, train = _tutorial_mlp(initial)
+    X, c, variables, J, train = tutorial_mlp(initial)
     session = ts.Session(backend=backend)
     reference = initial
     for n in (100, 7, 100):  # a new batch size compiles a program for it; the first one is found again

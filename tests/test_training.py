@@ -11,6 +11,18 @@ from reference import blobs, mlp_loss, mlp_step, perceptron_step, xor_clusters
 BACKENDS = available_backends() + ["interpreter"]
 
 
+def tutorial_mlp(initial, learning_rate=0.03):
+    """The tutorial's MLP from the initial weights: placeholders, Variables, loss and training op."""
+    X, c = ts.placeholder(), ts.placeholder()
+    W_hidden, b_hidden = ts.Variable(initial[0]), ts.Variable(initial[1])
+    p_hidden = ts.sigmoid(ts.add(ts.matmul(X, W_hidden), b_hidden))
+    W_output, b_output = ts.Variable(initial[2]), ts.Variable(initial[3])
+    p_output = ts.softmax(ts.add(ts.matmul(p_hidden, W_output), b_output))
+    J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p_output)), axis=1)))
+    train = ts.train.GradientDescentOptimizer(learning_rate=learning_rate).minimize(J)
+    return X, c, [W_hidden, b_hidden, W_output, b_output], J, train
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_perceptron_100_steps_matches_numpy(backend):
     rng = np.random.default_rng(10)
@@ -42,16 +54,10 @@ def test_mlp_1000_steps_matches_numpy(backend):
     initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
 
     ts.Graph().as_default()
-    X, c = ts.placeholder(), ts.placeholder()
-    W_hidden, b_hidden = ts.Variable(initial[0]), ts.Variable(initial[1])
-    p_hidden = ts.sigmoid(ts.add(ts.matmul(X, W_hidden), b_hidden))
-    W_output, b_output = ts.Variable(initial[2]), ts.Variable(initial[3])
-    p_output = ts.softmax(ts.add(ts.matmul(p_hidden, W_output), b_output))
-    J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p_output)), axis=1)))
-    minimization_op = ts.train.GradientDescentOptimizer(learning_rate=0.03).minimize(J)
+    X, c, variables, J, minimization_op = tutorial_mlp(initial)
     session = ts.Session(backend=backend)
     feed_dict = {X: X_value, c: c_value}
-    steps = 1000 if backend == "numpy" else 150  # the interpreter is slow on purpose
+    steps = 150 if backend == "interpreter" else 1000  # the interpreter is slow on purpose
     losses = []
     for _ in range(steps):
         losses.append(session.run(J, feed_dict))
@@ -62,7 +68,7 @@ def test_mlp_1000_steps_matches_numpy(backend):
     for _ in range(steps):
         reference_losses.append(mlp_loss(X_value, c_value, *reference))
         reference = mlp_step(X_value, c_value, *reference, 0.03)
-    for variable, expected in zip([W_hidden, b_hidden, W_output, b_output], reference):
+    for variable, expected in zip(variables, reference):
         np.testing.assert_allclose(session.run(variable), expected, rtol=0, atol=1e-10)
     np.testing.assert_allclose(losses, reference_losses, rtol=1e-10)
 
