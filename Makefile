@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-output
+comma := ,
 
 .PHONY: demo test docs graphviz chromium clean
 
@@ -16,16 +17,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
-# The Graphviz binaries (dot) render the diagrams; apt-get installs them when we may, otherwise say how.
-graphviz:
-	@command -v dot >/dev/null 2>&1 || { \
+# $(call apt_need,PROGRAM,PACKAGE,HOW): when PROGRAM is missing, install Debian's PACKAGE with apt-get if we run as
+# root where apt-get exists; otherwise stop with HOW to install it.
+apt_need = command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Graphviz with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	    echo "Installing $(2) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "Graphviz (the 'dot' program) is missing. Install it: 'sudo apt-get install graphviz' on Debian/Ubuntu, 'brew install graphviz' on macOS, or see https://graphviz.org/download/"; \
+	    echo "$(3)"; \
 	    exit 1; \
 	  fi; }
+
+# The Graphviz binaries (dot) render the diagrams.
+graphviz:
+	@$(call apt_need,dot,graphviz,Graphviz (the 'dot' program) is missing. Install it: 'sudo apt-get install graphviz' on Debian/Ubuntu$(comma) 'brew install graphviz' on macOS$(comma) or see https://graphviz.org/download/)
 
 # symslow demo: train the tutorial's MLP; write its plots, graph, gradient graph and every step of backpropagation.
 demo: $(STAMP) graphviz
@@ -33,16 +38,9 @@ demo: $(STAMP) graphviz
 	@echo "The demo's files are in $(DEMO_OUT)/; open $(DEMO_OUT)/backprop/index.html to step through backpropagation."
 
 # The docs tests screenshot the built site, and the backpropagation page is tested, in headless Chromium;
-# apt-get installs Debian's chromium when we may, otherwise those tests fail saying how to install it.
+# without it those tests fail saying how to install it.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Chromium with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "Chromium is missing (the docs and backpropagation-page tests run it headless). Install it: 'sudo apt-get install chromium' on Debian, 'chromium-browser' on Ubuntu."; \
-	    exit 1; \
-	  fi; }
+	@command -v chromium-browser >/dev/null 2>&1 || $(call apt_need,chromium,chromium,Chromium is missing (the docs and backpropagation-page tests run it headless). Install it: 'sudo apt-get install chromium' on Debian$(comma) 'chromium-browser' on Ubuntu.)
 
 # MathJax is served from the site itself (docs/_static/mathjax, downloaded once from the npm registry and checked
 # against its published SHA-512), so formulas render without network.
