@@ -70,6 +70,8 @@ class Backend:
         to_host: brings a computed value back as a NumPy array.
         jit: wraps the generated step function (``jax.jit`` for JAX; nothing for the others).
         array_type: the backend's own array type, fed as it is (``jax.Array``, ``cupy.ndarray``); None for NumPy.
+        immutable: whether its arrays cannot be changed in place (JAX's), so that a Variable's value may be a fed
+            array itself rather than a copy.
         extra: more names for the generated code's namespace (``dot_t`` for JAX).
     """
 
@@ -80,6 +82,7 @@ class Backend:
     to_host: Callable[[Any], Any] = np.asarray
     jit: Callable[[Callable], Callable] = staticmethod(lambda f: f)
     array_type: type | None = None
+    immutable: bool = False
     extra: dict = field(default_factory=dict)
 
     def is_native(self, value: Any) -> bool:
@@ -132,6 +135,7 @@ def _jax_backend() -> Backend:
         to_host=np.asarray,
         jit=jax.jit,  # the whole step, forward, backward and updates, as one XLA computation
         array_type=array_type,
+        immutable=True,
         extra={"dot_t": dot_t},
     )
 

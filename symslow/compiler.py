@@ -54,6 +54,8 @@ class Program:
     device_constants: list | None = None  # the constants cast and moved for a session's backend and dtype
     updates_checked: bool = False  # the known shapes prove that every new value has its Variable's shape
     refs: list[Variable] | None = None  # the Variable each update sets, in the order of `updates`
+    fetches_only_groups: bool = False  # every fetch is a group (a training op): the run returns only Nones
+    fresh_updates: bool = False  # every new value is computed by arithmetic, so it is a new array, no one's view
 
 
 def _fold_transposes(expr: sympy.Basic) -> sympy.Basic:
@@ -232,6 +234,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         if not isinstance(node, group):
             fused[id(node)] = full(node)
     lines = _live(lines, results)
+    computed = {symbol: expr for _, symbol, expr in lines if symbol is not None}  # each line's expression
     source = _print_source(lines, placeholders, variables, constants, fetches, updates, fused, names, backend, notes)
     filename = f"<symslow-compiled-{next(_counter)}>"
     namespace = backend.namespace()
@@ -248,6 +251,8 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         updates=updates,
         updates_checked=all(known.get(id(u.input_nodes[1])) == u.ref.shape for u in updates),
         refs=[u.ref for u in updates],
+        fetches_only_groups=all(isinstance(n, group) for n in fetches),
+        fresh_updates=all(isinstance(computed.get(fused[id(u)]), (sympy.Add, sympy.Mul, sympy.Pow)) for u in updates),
     )
 
 

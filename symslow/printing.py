@@ -55,15 +55,70 @@ class BroadcastTo(ArrayFunction):
 
 
 class ArrayReduce(ArrayFunction):
-    """``expr.sum(...)`` or ``expr.max(...)`` over ``axes``: a reduction the compiler writes itself, as an array
-    method (one call, no Python wrapper around it)."""
+    """``expr.sum(...)`` or ``expr.max(...)`` over ``axes`` of an operand of known ``shape``: a reduction the compiler
+    writes itself, as an array method (one call, no Python wrapper around it).
+
+    For NumPy, a reduction over one short axis (at most :data:`UNROLLED_AXIS` long) of a named array is written out
+    as elementwise operations on its slices, ``numpy.add(x[:, 0:1], x[:, 1:2])``: NumPy's reduce machinery costs
+    several times an elementwise call on the small arrays of a tutorial's network (a softmax over two classes), and
+    the result is the same, added in the same order. (An axis of one element stays a reduction, which makes a new
+    array where a slice would be a view of the operand.)
+    """
 
     method = "sum"
+    elementwise = "add"  # the NumPy function that combines two slices
 
-    def _numpycode(self, printer):
-        expr, axes, keepdims = self.args
+    @classmethod
+    def eval(cls, expr, axes, keepdims, shape):
+        return None
+
+    def _method_code(self, printer) -> str:
+        expr, axes, keepdims, _ = self.args
         axes = tuple(int(a) for a in axes)
         return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
+
+    def _numpycode(self, printer) -> str:
+        expr, axes, keepdims, shape = self.args
+        if len(axes) != 1 or not isinstance(expr, sympy.Symbol) or not 2 <= int(shape[int(axes[0])]) <= UNROLLED_AXIS:
+            return self._method_code(printer)
+        axis, name = int(axes[0]), printer._print(expr)
+        lead = ":, " * axis
+        parts = [f"{name}[{lead}{i}:{i + 1}]" if keepdims else f"{name}[{lead}{i}]" for i in range(int(shape[axis]))]
+        module = printer._module_format(printer._module)
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = f"{module}.{self.elementwise}({combined}, {part})"
+        return combined
+
+    def _cupycode(self, printer) -> str:  # one reduction kernel on a GPU, rather than several elementwise ones
+        return self._method_code(printer)
+
+    def _jaxcode(self, printer) -> str:  # XLA fuses the reduction itself
+        return self._method_code(printer)
+
+
+# The longest axis a NumPy reduction is written out for, element by element (see ArrayReduce).
+UNROLLED_AXIS = 4
+
+
+class ArraySum(ArrayReduce):
+    """A sum over ``axes``; a number multiplying the operand is taken out, Σ(k x) = k Σ x, so that the negated
+    labels of a cross-entropy gradient are not summed as a new array."""
+
+    method = "sum"
+    elementwise = "add"
+
+    @classmethod
+    def eval(cls, expr, axes, keepdims, shape):
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient.is_Number and coefficient not in (0, 1) and rest is not sympy.S.One:
+            return coefficient * cls(rest, axes, keepdims, shape)
+        return None
+
+
+class ArrayMax(ArrayReduce):
+    method = "max"
+    elementwise = "maximum"
 
 
 class ArrayTranspose(ArrayFunction):
@@ -85,14 +140,6 @@ class MatmulT(ArrayFunction):
     def _jaxcode(self, printer):
         a, b, ta, tb = self.args
         return f"dot_t({printer._print(a)}, {printer._print(b)}, {bool(ta)}, {bool(tb)})"
-
-
-class ArraySum(ArrayReduce):
-    method = "sum"
-
-
-class ArrayMax(ArrayReduce):
-    method = "max"
 
 
 class ExpandDims(ArrayFunction):

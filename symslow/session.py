@@ -10,6 +10,7 @@ A run is all or nothing: new Variable values are committed only after the whole 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -63,9 +64,12 @@ class Session:
         self.backend_name = backend
         self._backend = None if backend == "interpreter" else _load_backend(backend)
         self._plain = backend == "numpy" and self.dtype == np.float64  # nothing to cast or move
+        # JAX's arrays in float64: the new values need neither a copy nor a cast
+        self._immutable = self._backend is not None and self._backend.immutable and self.dtype == np.float64
         self.to_numpy = bool(to_numpy)
         self._values: dict[Variable, Any] = {}
         self._programs: dict = {}  # this session's recent programs, by fetches and fed shapes in the order given
+        self._calls: dict = {}  # the same, by the fetch structure and the fed values' types, shapes and dtypes
         self._lock = threading.Lock()
         self._closed = False
         self.check_numerics = bool(check_numerics)  # see symslow.numerics
@@ -92,6 +96,12 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("This session is closed.")
+        numerics = self.check_numerics if check_numerics is None else check_numerics
+        if self._backend is not None and not numerics:  # a combination run before: only the call is left to do
+            key, fed = _call_key(fetches, feed_dict)
+            call = self._calls.get(key) if key is not None else None
+            if call is not None:
+                return call.rebuild(self._run_compiled(call, [fed[i] for i in call.feed_order], feed_dict))
         nodes, rebuild = _flatten(fetches)
         for node in nodes:
             if node.graph is not self.graph:
@@ -100,7 +110,7 @@ class Session:
                     "make the session with Session(graph=...) or build the node in the session's graph."
                 )
         feeds = self._convert_feeds(feed_dict)
-        if self.check_numerics if check_numerics is None else check_numerics:
+        if numerics:
             from .gradients import topological_order
             from .numerics import check_numerics as check
 
@@ -108,13 +118,33 @@ class Session:
                 current = {v: self._current(v) for v in topological_order(nodes) if isinstance(v, Variable)}
             check(nodes, feeds, current)
         if self._backend is None:
-            values = self._run_interpreter(nodes, feeds)
-        else:
-            values = self._run_compiled(nodes, feeds)
-        return rebuild(values)
+            return rebuild(self._run_interpreter(nodes, feeds))
+        call = self._call(fetches, nodes, rebuild, feeds, feed_dict)
+        feed_values = [feeds[p] for p in call.program.placeholders]
+        if not self._plain:
+            to_device, cast = self._backend.to_device, self._cast
+            feed_values = [to_device(cast(v)) for v in feed_values]
+        return rebuild(self._run_compiled(call, feed_values, feeds))
 
-    def _run_compiled(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray]) -> list:
+    def _call(self, fetches: Any, nodes: list[Node], rebuild: Callable, feeds: dict, feed_dict: dict | None) -> "_Call":
+        """The compiled program for these fetches and feeds, remembered for the next run with the same ones when
+        the fed values were taken as they are (arrays of the placeholder's dtype, on the backend's device)."""
         program = self._program(nodes, feeds)
+        call = _Call(program, nodes, rebuild, [])
+        key, fed = _call_key(fetches, feed_dict)
+        if key is None or any(feeds[p] is not v for p, v in (feed_dict or {}).items()):
+            return call
+        if not self._plain and not all(self._backend.is_native(v) and v.dtype == self.dtype for v in fed):
+            return call  # the values move or change type on every run
+        position = {p: k for k, p in enumerate(feed_dict or {})}
+        call.feed_order = [position[p] for p in program.placeholders]
+        if len(self._calls) > 64:
+            self._calls.clear()
+        self._calls[key] = call
+        return call
+
+    def _run_compiled(self, call: "_Call", feed_values: list, feeds: dict) -> list:
+        program, nodes = call.program, call.nodes
         stored = self._values
         first_use = False
         with self._lock:
@@ -123,27 +153,26 @@ class Session:
             except KeyError:  # first use: the initial values, cast and moved
                 current = [self._device_value(v) for v in program.variables]
                 first_use = True
-        if self._plain:  # NumPy in float64: the fed arrays are already what the program takes
-            feed_values = [feeds[p] for p in program.placeholders]
-        else:
-            to_device, cast = self._backend.to_device, self._cast
-            feed_values = [to_device(cast(feeds[p])) for p in program.placeholders]
         try:
             outputs, new_values = program.function(feed_values, current, program.device_constants)
         except Exception as error:
             host = [np.asarray(self._backend.to_host(v)) for v in current]
-            raise self._diagnose(nodes, feeds, program, host, error) from error
+            raise self._diagnose(nodes, self._convert_feeds(feeds), program, host, error) from error
         if not program.updates_checked:
             self._check_updates(program.updates, new_values)
-        fed = {id(v) for v in feed_values}
-        cast = _same if self._plain or self.dtype == np.float64 else self._cast  # float64 stays float64
         with self._lock:
             if first_use:
                 for variable, value in zip(program.variables, current):
                     stored.setdefault(variable, value)  # the initial value becomes the value
-            for ref, value in zip(program.refs, new_values):
-                stored[ref] = value.copy() if id(value) in fed else cast(value)
-        if all(v is None for v in outputs):  # only groups fetched (a training op)
+            if self._plain and program.fresh_updates or self._immutable:  # new arrays, no one else's: kept
+                stored.update(zip(program.refs, new_values))
+            elif program.refs:
+                fed = {id(v) for v in feed_values}  # a fed array (or a view of one) is the caller's to change
+                cast = _same if self._plain or self.dtype == np.float64 else self._cast  # float64 stays float64
+                for ref, value in zip(program.refs, new_values):
+                    shared = id(value) in fed or getattr(value, "base", None) is not None
+                    stored[ref] = value.copy() if shared else cast(value)
+        if program.fetches_only_groups:  # a training op
             return list(outputs)
         kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
         return [None if v is None and isinstance(n, group) else self._output(n, v.copy() if id(v) in kept else v)
@@ -330,6 +359,35 @@ def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
 
 def _same(value: Any) -> Any:
     return value
+
+
+@dataclass
+class _Call:
+    """A compiled program, with what a run of it needs beyond the fed values: the fetched nodes, how to rebuild the
+    fetch structure from their values, and where each of the program's placeholders is in the feed_dict."""
+
+    program: Any
+    nodes: list[Node]
+    rebuild: Callable[[list], Any]
+    feed_order: list[int]
+
+
+def _call_key(fetches: Any, feed_dict: dict | None) -> tuple[tuple | None, list]:
+    """A key for a run's fetches and the types, shapes and dtypes of its fed values (None where they have none),
+    and the fed values in the feed_dict's order."""
+    if isinstance(fetches, Node):
+        key: tuple = (fetches,)
+    elif (type(fetches) is list or type(fetches) is tuple) and all(isinstance(f, Node) for f in fetches):
+        key = (type(fetches), *fetches)
+    else:  # a dict or a nested structure: flattened on every run
+        return None, []
+    if not feed_dict:
+        return key, []
+    fed = list(feed_dict.values())
+    try:
+        return (*key, *feed_dict, *[(type(v), v.shape, v.dtype) for v in fed]), fed
+    except AttributeError:  # a number or a list: converted on every run
+        return None, fed
 
 
 def _flatten(fetches: Any) -> tuple[list[Node], Callable[[list], Any]]:

@@ -151,3 +151,62 @@ def test_the_program_cache_keeps_the_newest_programs(monkeypatch):
         np.testing.assert_array_equal(session.run(y, {x: np.ones(n)}), np.full(n, 2.0))
     assert len(graph.compile_cache) == 3
     np.testing.assert_array_equal(ts.Session().run(y, {x: np.ones(1)}), [2.0])  # an evicted one compiles again
+
+
+def test_a_repeated_run_reads_the_values_fed_this_time():
+    ts.Graph().as_default()
+    x, y = ts.placeholder(name="x"), ts.placeholder(name="y")
+    difference = x - y
+    session = ts.Session()
+    a, b = np.array([5.0, 6.0]), np.array([1.0, 2.0])
+    for _ in range(2):  # the second run takes the remembered program
+        np.testing.assert_array_equal(session.run(difference, {x: a, y: b}), [4.0, 4.0])
+    np.testing.assert_array_equal(session.run(difference, {y: a, x: b}), [-4.0, -4.0])  # the other order
+    a[:] = [10.0, 20.0]  # the same array, changed in place
+    np.testing.assert_array_equal(session.run(difference, {x: a, y: b}), [9.0, 18.0])
+    np.testing.assert_array_equal(session.run([[difference], difference], {x: a, y: b})[0][0], [9.0, 18.0])
+
+
+def test_a_repeated_run_checks_each_new_shape_and_dtype():
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(None, 2), name="x")
+    n = ts.placeholder(ts.int64, name="n")
+    double, successor = x * 2, n + 1
+    session = ts.Session()
+    for _ in range(2):
+        np.testing.assert_array_equal(session.run(double, {x: np.ones((3, 2))}), np.full((3, 2), 2.0))
+        assert session.run(successor, {n: np.array(4)}) == 5
+    with pytest.raises(ts.errors.InvalidArgumentError, match=r"placeholder 'x' has shape \(3, 3\)"):
+        session.run(double, {x: np.ones((3, 3))})
+    with pytest.raises(ts.errors.InvalidArgumentError, match="placeholder 'n'"):
+        session.run(successor, {n: np.array(4.5)})
+
+
+def test_a_variable_assigned_a_fed_array_keeps_its_own_copy():
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(2, 2), name="x")
+    v, w = ts.Variable(np.zeros((2, 2))), ts.Variable(np.zeros(4))
+    store = ts.group(ts.assign(v, x), ts.assign(w, ts.reshape(x, (4,))))
+    session = ts.Session()
+    fed = np.array([[1.0, 2.0], [3.0, 4.0]])
+    for _ in range(2):  # the first run and the remembered one
+        session.run(store, {x: fed})
+        fed[0, 0] = -1.0  # the caller changes its array afterwards
+        np.testing.assert_array_equal(session.run(v), [[1.0, 2.0], [3.0, 4.0]])
+        np.testing.assert_array_equal(session.run(w), [1.0, 2.0, 3.0, 4.0])
+        fed[0, 0] = 1.0
+
+
+def test_reductions_over_short_axes_are_written_out_for_numpy():
+    ts.Graph().as_default()
+    for classes in range(1, 7):
+        z = ts.placeholder(ts.float64, shape=(None, classes), name="z")
+        loss = ts.reduce_sum(ts.log(ts.softmax(z)), axis=1)
+        session = ts.Session()
+        logits = np.random.default_rng(classes).normal(size=(5, classes))
+        expected = np.sum(logits - logits.max(axis=1, keepdims=True), axis=1) - classes * np.log(
+            np.exp(logits - logits.max(axis=1, keepdims=True)).sum(axis=1))
+        np.testing.assert_allclose(session.run(loss, {z: logits}), expected, rtol=1e-12)
+        source = session.source(loss, {z: logits})
+        written_out = 2 <= classes <= 4  # NumPy's reduce costs more than a few elementwise calls on short axes
+        assert ("numpy.maximum(" in source) == written_out and (".max(" in source) != written_out, source

@@ -26,8 +26,8 @@ def _written_out(op: Operation, shape: tuple) -> tuple:
     if not isinstance(x, sympy.Symbol) or not shape:
         return None, None, None
     axis = sympy.Tuple(op.axis % len(shape))
-    shifted = x - ArrayMax(x, axis, sympy.true)
-    return sympy.exp(shifted), ArraySum(sympy.exp(shifted), axis, sympy.true), shifted
+    shifted = x - ArrayMax(x, axis, sympy.true, sympy.Tuple(*shape))
+    return sympy.exp(shifted), ArraySum(sympy.exp(shifted), axis, sympy.true, sympy.Tuple(*shape)), shifted
 
 
 class softmax(Operation):

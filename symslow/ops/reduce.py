@@ -82,7 +82,8 @@ class reduce_sum(Operation):
         if not shape:
             return self.expr
         axes = tuple(range(len(shape))) if self.axis is None else tuple(a % len(shape) for a in self.axis)
-        return ArraySum(operand(self.input_nodes[0]), sympy.Tuple(*axes), sympy.true if self.keepdims else sympy.false)
+        keepdims = sympy.true if self.keepdims else sympy.false
+        return ArraySum(operand(self.input_nodes[0]), sympy.Tuple(*axes), keepdims, sympy.Tuple(*shape))
 
     def gradient(self, grad, index):
         return broadcast_like(grad, self.input_nodes[0], axis=None if self.keepdims else self.axis)
@@ -246,9 +247,9 @@ class sum_to_op(Operation):
         lead, ones = plan
         expr = operand(self.input_nodes[0])
         if lead:
-            expr = ArraySum(expr, sympy.Tuple(*lead), sympy.false)
+            expr = ArraySum(expr, sympy.Tuple(*lead), sympy.false, sympy.Tuple(*g_shape))
         if ones:
-            expr = ArraySum(expr, sympy.Tuple(*ones), sympy.true)
+            expr = ArraySum(expr, sympy.Tuple(*ones), sympy.true, sympy.Tuple(*g_shape[len(lead):]))
         return expr
 
     def gradient(self, grad, index):
