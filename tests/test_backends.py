@@ -4,6 +4,10 @@ The tutorial's perceptron and MLP, trained against hand-written NumPy on every b
 
 NumPy always runs; JAX runs where it is installed (``pip install symslow[jax]``, part of the test extra); CuPy runs
 where it is installed and a CUDA GPU is present. A backend that is absent is skipped with the reason.
+
+Everywhere, the CuPy backend's generated code also runs with NumPy in CuPy's place (``cupy-source-on-numpy``):
+CuPy's functions have NumPy's names and meanings, so this checks what SymPy's CuPy printer and symslow write for
+CuPy, and the session's path for a backend that moves and casts values, though not CuPy or a GPU themselves.
 """
 
 import importlib
@@ -13,6 +17,7 @@ import numpy as np
 import pytest
 
 import symslow as ts
+import symslow.backends
 from reference import blobs, mlp_loss, mlp_step, xor_clusters
 from symslow.testing import numeric_gradient
 from test_ops import CASES
@@ -39,16 +44,31 @@ def _backend_param(name: str):
     return pytest.param(name, id=name, marks=[pytest.mark.skip(reason=reason)] if reason else [])
 
 
-BACKENDS = [_backend_param(name) for name in ("numpy", "jax", "cupy")]
+CUPY_SOURCE_ON_NUMPY = pytest.param("cupy", id="cupy-source-on-numpy", marks=pytest.mark.cupy_source_on_numpy)
+BACKENDS = [*(_backend_param(name) for name in ("numpy", "jax", "cupy")), CUPY_SOURCE_ON_NUMPY]
+
+
+@pytest.fixture(autouse=True)
+def _numpy_in_cupys_place(request, monkeypatch):
+    """For ``cupy-source-on-numpy``: the "cupy" backend prints with CuPy's printer, and its code's ``cupy`` is NumPy."""
+    if request.node.get_closest_marker("cupy_source_on_numpy") is None:
+        return
+    real = symslow.backends.get_backend
+
+    def get_backend(name):
+        if name != "cupy":
+            return real(name)
+        return symslow.backends.Backend("cupy", symslow.backends.CuPyCodePrinter, {"cupy": "numpy"})
+
+    monkeypatch.setattr(symslow.backends, "get_backend", get_backend)
+
 # the op tests run on the interpreter too: it is the oracle, and here it is held to NumPy and finite differences
 WITH_INTERPRETER = [pytest.param("interpreter", id="interpreter"), *BACKENDS]
 
 
-def _array_type(backend: str) -> type:
-    """The array type a backend keeps Variables in."""
-    if backend == "numpy":
-        return np.ndarray
-    return importlib.import_module(backend).Array if backend == "jax" else importlib.import_module("cupy").ndarray
+def _array_type(session: ts.Session) -> type:
+    """The array type a session's backend keeps Variables in."""
+    return session._backend.array_type or np.ndarray
 
 
 # ops: values and gradients ---------------------------------------------------------------------------------------
@@ -170,7 +190,7 @@ def test_variables_stay_on_the_device_and_fetches_come_back_as_numpy(backend):
     fetched = session.run(step)
     assert type(fetched) is np.ndarray
     np.testing.assert_array_equal(fetched, [2.0, 4.0])
-    assert isinstance(session._values[w], _array_type(backend))
+    assert isinstance(session._values[w], _array_type(session))
     fetched[0] = 100.0  # a fetched value is the caller's own
     np.testing.assert_array_equal(session.run(w), [2.0, 4.0])
 
@@ -220,7 +240,7 @@ def test_fetches_can_stay_on_the_device(backend):
     w = ts.Variable([1.0, 2.0], name="w")
     session = ts.Session(backend=backend, to_numpy=False)
     y, w_value = session.run([w * x, w], {x: 3.0})
-    assert isinstance(y, _array_type(backend)) and isinstance(w_value, _array_type(backend))
+    assert isinstance(y, _array_type(session)) and isinstance(w_value, _array_type(session))
     np.testing.assert_allclose(np.asarray(session._backend.to_host(y)), [3.0, 6.0])
 
 
@@ -254,3 +274,18 @@ def test_filled_arrays_are_float_next_to_integers(backend):
     assert zeros.dtype == np.float64 and scaled.dtype == np.float64
     np.testing.assert_array_equal(zeros, [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(scaled, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.cupy_source_on_numpy
+def test_the_cupy_backend_prints_cupy_code():
+    ts.Graph().as_default()
+    z = ts.placeholder(ts.float64, shape=(None, 3), name="z")
+    y = ts.reduce_sum(ts.softmax(z) * ts.sigmoid(z), axis=0)
+    session = ts.Session(backend="cupy")
+    source = session.source(y, {z: np.zeros((4, 3))})
+    assert "(cupy backend)" in source and "cupy.exp(" in source and "numpy" not in source.replace("(numpy", "")
+    assert ".max(axis=(1,)" in source  # one reduction kernel, not a reduction written out as for NumPy
+    logits = np.random.default_rng(3).normal(size=(4, 3))
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected = np.sum(e / e.sum(axis=1, keepdims=True) / (1 + np.exp(-logits)), axis=0)
+    np.testing.assert_allclose(session.run(y, {z: logits}), expected, rtol=1e-12)
