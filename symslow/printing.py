@@ -54,6 +54,10 @@ class BroadcastTo(ArrayFunction):
         return f"{module}.broadcast_to({printer._print(expr)}, {tuple(int(d) for d in shape)!r})"
 
 
+# The longest axis a NumPy reduction is written out for, element by element (see ArrayReduce).
+UNROLLED_AXIS = 4
+
+
 class ArrayReduce(ArrayFunction):
     """``expr.sum(...)`` or ``expr.max(...)`` over ``axes`` of an operand of known ``shape``: a reduction the compiler
     writes itself, as an array method (one call, no Python wrapper around it).
@@ -65,12 +69,8 @@ class ArrayReduce(ArrayFunction):
     array where a slice would be a view of the operand.)
     """
 
-    method = "sum"
-    elementwise = "add"  # the NumPy function that combines two slices
-
-    @classmethod
-    def eval(cls, expr, axes, keepdims, shape):
-        return None
+    method: str  # the array method: "sum" or "max"
+    elementwise: str  # the NumPy function that combines two slices: "add" or "maximum"
 
     def _method_code(self, printer) -> str:
         expr, axes, keepdims, _ = self.args
@@ -97,13 +97,9 @@ class ArrayReduce(ArrayFunction):
         return self._method_code(printer)
 
 
-# The longest axis a NumPy reduction is written out for, element by element (see ArrayReduce).
-UNROLLED_AXIS = 4
-
-
 class ArraySum(ArrayReduce):
-    """A sum over ``axes``; a number multiplying the operand is taken out, Σ(k x) = k Σ x, so that the negated
-    labels of a cross-entropy gradient are not summed as a new array."""
+    """A sum over ``axes``; a number multiplying the operand is taken out, Σ(k x) = k Σ x, so that it multiplies
+    the smaller sum rather than the whole operand."""
 
     method = "sum"
     elementwise = "add"
@@ -117,6 +113,8 @@ class ArraySum(ArrayReduce):
 
 
 class ArrayMax(ArrayReduce):
+    """A maximum over ``axes``."""
+
     method = "max"
     elementwise = "maximum"
 

@@ -97,9 +97,9 @@ class Session:
         if self._closed:
             raise RuntimeError("This session is closed.")
         numerics = self.check_numerics if check_numerics is None else check_numerics
-        if self._backend is not None and not numerics:  # a combination run before: only the call is left to do
-            key, fed = _call_key(fetches, feed_dict)
-            call = self._calls.get(key) if key is not None else None
+        key, fed = _call_key(fetches, feed_dict) if self._backend is not None else (None, [])
+        if key is not None and not numerics:  # a combination run before: only the call is left to do
+            call = self._calls.get(key)
             if call is not None:
                 return call.rebuild(self._run_compiled(call, [fed[i] for i in call.feed_order], feed_dict))
         nodes, rebuild = _flatten(fetches)
@@ -119,19 +119,20 @@ class Session:
             check(nodes, feeds, current)
         if self._backend is None:
             return rebuild(self._run_interpreter(nodes, feeds))
-        call = self._call(fetches, nodes, rebuild, feeds, feed_dict)
+        call = self._call(key, fed, nodes, rebuild, feeds, feed_dict)
         feed_values = [feeds[p] for p in call.program.placeholders]
         if not self._plain:
             to_device, cast = self._backend.to_device, self._cast
             feed_values = [to_device(cast(v)) for v in feed_values]
         return rebuild(self._run_compiled(call, feed_values, feeds))
 
-    def _call(self, fetches: Any, nodes: list[Node], rebuild: Callable, feeds: dict, feed_dict: dict | None) -> "_Call":
-        """The compiled program for these fetches and feeds, remembered for the next run with the same ones when
-        the fed values were taken as they are (arrays of the placeholder's dtype, on the backend's device)."""
+    def _call(self, key: tuple | None, fed: list, nodes: list[Node], rebuild: Callable, feeds: dict,
+              feed_dict: dict | None) -> "_Call":
+        """The compiled program for these fetches and feeds, remembered under ``key`` (see ``_call_key``) for the next
+        run with the same ones when the fed values were taken as they are (arrays of the placeholder's dtype, on the
+        backend's device)."""
         program = self._program(nodes, feeds)
         call = _Call(program, nodes, rebuild, [])
-        key, fed = _call_key(fetches, feed_dict)
         if key is None or any(feeds[p] is not v for p, v in (feed_dict or {}).items()):
             return call
         if not self._plain and not all(self._backend.is_native(v) and v.dtype == self.dtype for v in fed):
