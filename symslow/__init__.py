@@ -18,9 +18,19 @@ from .session import Session
 from .symbolic import formula, latex, pretty
 from .train import global_variables_initializer
 
+# TensorFlow 1's everyday ops: comparisons, casts, arg-max, more elementwise functions and reductions
+__all__ = []  # each block below adds its names
+# -- everyday ops --
+
+# TensorFlow 1's shape and indexing ops
+# -- shape ops --
+
+# TensorFlow 1's program scaffolding: tf.app, tf.summary, tf.device
+# -- scaffolding --
+
 __version__ = "0.1.0"
 
-__all__ = [
+__all__ += [
     "Graph", "Node", "Placeholder", "Variable", "constant", "placeholder", "get_default_graph", "reset_default_graph",
     "name_scope", "float32", "float64", "int32", "int64",
     "Operation", "ElementwiseOp", "RegisterGradient", "elementwise",
