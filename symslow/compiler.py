@@ -26,6 +26,7 @@ import linecache
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
 import sympy
 
 from .backends import Backend
@@ -56,6 +57,8 @@ class Program:
     refs: list[Variable] | None = None  # the Variable each update sets, in the order of `updates`
     fetches_only_groups: bool = False  # every fetch is a group (a training op): the run returns only Nones
     fresh_updates: bool = False  # every new value is computed by arithmetic, so it is a new array, no one's view
+    user_ops: bool = False  # the program calls ops defined by compute() (random ops among them)
+    initial_nodes: bool = False  # a Variable it reads is initialised by running a node (a random op)
 
 
 def _fold_transposes(expr: sympy.Basic) -> sympy.Basic:
@@ -253,6 +256,8 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         refs=[u.ref for u in updates],
         fetches_only_groups=all(isinstance(n, group) for n in fetches),
         fresh_updates=all(isinstance(computed.get(fused[id(u)]), (sympy.Add, sympy.Mul, sympy.Pow)) for u in updates),
+        user_ops=bool(user_ops),
+        initial_nodes=any(v.initial_node is not None for v in variables),
     )
 
 
@@ -294,7 +299,8 @@ def _lazy_broadcast(node: Node, known: dict, lazy: dict, fused: dict) -> tuple |
     if id(node) not in known:
         return None
     if isinstance(node, fill_like):
-        return sympy.Float(node.value), ()  # a float, as the array of it would be, even next to integers
+        integer = node.dtype is not None and np.dtype(node.dtype).kind in "iub"
+        return (sympy.Integer(int(node.value)) if integer else sympy.Float(node.value)), ()  # the array's dtype
     if isinstance(node, broadcast_like):
         g = node.input_nodes[0]
         g_full, g_lazy = known.get(id(g)), lazy.get(id(g))
@@ -429,8 +435,8 @@ def _print_source(lines, placeholders, variables, constants, fetches, updates, f
             continue
         if isinstance(expr, tuple):  # a user op defined by compute(): called back
             _, index, arg_exprs = expr
-            args = ", ".join(code(a) for a in arg_exprs)
-            body.append(f"    {symbol} = call_compute(user_ops[{index}], ({args},))")
+            args = "".join(f"{code(a)}, " for a in arg_exprs)
+            body.append(f"    {symbol} = call_compute(user_ops[{index}], ({args}))")
             continue
         expr = next(reduced_iter)
         emit_shared(expr)

@@ -201,11 +201,11 @@ def hessians(ys: Any, xs: Any, name: str = "hessians") -> list[Node]:
 
 def _initial_gradients(ys: Sequence[Node], grad_ys: Any) -> list[Node]:
     if grad_ys is None:
-        return [ones_like(y, name=f"{y.name}_grad") if y.shape != () else as_node(1.0, y.graph) for y in ys]
+        return [ones_like(y, name=f"{y.name}_grad") if y.shape != () else as_node(1.0, y.graph, dtype=y.dtype, literal=False) for y in ys]
     grad_ys = _as_list(grad_ys)
     if len(grad_ys) != len(ys):
         raise InvalidArgumentError(f"gradients(): {len(grad_ys)} grad_ys for {len(ys)} ys.")
-    return [ones_like(y) if g is None else as_node(g, y.graph) for y, g in zip(ys, grad_ys)]
+    return [ones_like(y) if g is None else as_node(g, y.graph, dtype=y.dtype, literal=False) for y, g in zip(ys, grad_ys)]
 
 
 def _as_list(value: Any) -> list:

@@ -16,11 +16,36 @@ import sympy
 
 from .errors import GraphMismatchError, InvalidArgumentError
 
-# TensorFlow 1 spells dtypes as module attributes: ``placeholder(tf.float64, shape=(None, 2))``.
-float32 = np.float32
-float64 = np.float64
-int32 = np.int32
-int64 = np.int64
+# TensorFlow 1 spells dtypes as module attributes: ``placeholder(tf.float64, shape=(None, 2))`` (see symslow.dtypes).
+from .dtypes import as_numpy_type, float32, float64, int32, int64, literal_array  # noqa: E402,F401
+
+
+class TensorShape(tuple):
+    """A static shape, as TensorFlow 1 gives it: a tuple of sizes (``None`` for unknown) with TF's methods.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> x = tf.placeholder(tf.float32, shape=[None, 784])
+        >>> x.get_shape().as_list(), x.shape[1], x.shape.ndims
+        ([None, 784], 784, 2)
+    """
+
+    def as_list(self) -> list:
+        return list(self)
+
+    @property
+    def ndims(self) -> int:
+        return len(self)
+
+    rank = ndims
+
+    def is_fully_defined(self) -> bool:
+        return None not in self
+
+    def num_elements(self) -> int | None:
+        return int(np.prod(self)) if self.is_fully_defined() else None
+
 
 def as_shape(shape: Any) -> tuple | None:
     """Normalise a user's shape (``None``, an int, a list with ``None`` / -1 for unknown sizes) to a tuple."""
@@ -203,8 +228,18 @@ class Node:
 
     op_type = "Node"
     default_name = "Node"
-    shape: tuple | None = None
+    _shape: TensorShape | None = None
     dtype: Any = None
+
+    @property
+    def shape(self) -> TensorShape | None:
+        """The static shape: a :class:`TensorShape` (a tuple, ``None`` for unknown sizes), or ``None`` for an unknown
+        rank."""
+        return self._shape
+
+    @shape.setter
+    def shape(self, shape) -> None:
+        self._shape = None if shape is None else TensorShape(shape)
 
     def __init__(self, input_nodes: Sequence["Node"] = (), name: str | None = None, graph: Graph | None = None):
         if name is not None and (not isinstance(name, str) or not name):
@@ -239,9 +274,30 @@ class Node:
         """TensorFlow 1 separates a tensor from its op; here they are one node (``y.op is y``)."""
         return self
 
-    def get_shape(self) -> tuple | None:
+    def get_shape(self) -> TensorShape | None:
         """The static shape (TensorFlow 1's spelling)."""
         return self.shape
+
+    def eval(self, feed_dict: dict | None = None, session=None) -> Any:
+        """The node's value in ``session`` (the default session if None), as ``session.run(node, feed_dict)``.
+
+        Example:
+            >>> import symslow as tf
+            >>> _ = tf.Graph().as_default()
+            >>> x = tf.placeholder(tf.float32, name="x")
+            >>> with tf.Session():
+            ...     print((2 * x).eval(feed_dict={x: 1.5}))
+            3.0
+        """
+        from .session import default_session_for
+
+        return default_session_for(self, "eval", session).run(self, feed_dict)
+
+    def run(self, feed_dict: dict | None = None, session=None) -> None:
+        """Run the node for its effects (a training op, an initializer) in ``session`` or the default session."""
+        from .session import default_session_for
+
+        default_session_for(self, "run", session).run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<symslow.{type(self).__name__} {self.name!r} shape={format_shape(self.shape)} dtype={_dtype_name(self.dtype)}>"
@@ -360,6 +416,53 @@ class Node:
 
         return negative(self)
 
+    def __abs__(self):
+        from .ops.elementwise import absolute
+
+        return absolute(self)
+
+    def __getitem__(self, key):
+        """``x[:, 0]``, ``x[1:3]``, ``x[..., None]``: slicing as NumPy and TensorFlow spell it."""
+        from .ops.indexing import getitem
+
+        return getitem(self, key)
+
+    # comparisons build bool nodes, as in TensorFlow 1; == and != keep meaning identity (nodes are dict keys)
+    def __lt__(self, other):
+        from .ops.compare import less
+
+        return less(self, other)
+
+    def __le__(self, other):
+        from .ops.compare import less_equal
+
+        return less_equal(self, other)
+
+    def __gt__(self, other):
+        from .ops.compare import greater
+
+        return greater(self, other)
+
+    def __ge__(self, other):
+        from .ops.compare import greater_equal
+
+        return greater_equal(self, other)
+
+    def __and__(self, other):
+        from .ops.compare import logical_and
+
+        return logical_and(self, other)
+
+    def __or__(self, other):
+        from .ops.compare import logical_or
+
+        return logical_or(self, other)
+
+    def __invert__(self):
+        from .ops.compare import logical_not
+
+        return logical_not(self)
+
     # nodes are keys of feed dicts and gradient tables: identity, not value, decides equality
     __hash__ = object.__hash__
 
@@ -382,29 +485,34 @@ def _graph_of(nodes: Sequence[Node]) -> Graph:
     return next(iter(graphs.values())) if graphs else get_default_graph()
 
 
-def _check_dtype(dtype, what: str):
+def _check_dtype(dtype, what: str, kinds: str = "fiub"):
+    """The NumPy type of a dtype given as TensorFlow or NumPy spell it (``tf.float32``, ``"float"``, ``np.int64``)."""
     if dtype is None:
         return None
     try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise InvalidArgumentError(f"{what}: {dtype!r} is not a dtype (use symslow.float32, float64, int32 or int64).")
-    if dtype.kind not in "fiub":
-        raise InvalidArgumentError(f"{what}: dtype {dtype.name} is not numeric.")
-    return dtype.type
+        numpy_type = as_numpy_type(dtype)
+    except InvalidArgumentError as error:
+        raise InvalidArgumentError(f"{what}: {error}") from None
+    if np.dtype(numpy_type).kind not in kinds:
+        raise InvalidArgumentError(f"{what}: dtype {np.dtype(numpy_type).name} is not numeric.")
+    return numpy_type
 
 
-def to_array(value: Any, dtype=None, what: str = "value") -> np.ndarray:
-    """Convert a user's number, list or array to a NumPy array, with a clear error for anything else."""
+def to_array(value: Any, dtype=None, what: str = "value", literal: bool = False, kinds: str = "fiub") -> np.ndarray:
+    """Convert a user's number, list or array to a NumPy array, with a clear error for anything else.
+
+    ``literal``: a value written in Python gets TensorFlow 1's dtype (a float float32, an int int32; see
+    :func:`symslow.dtypes.literal_array`); otherwise NumPy's (float64, int64), and booleans become float64.
+    """
     if isinstance(value, Node):
         raise InvalidArgumentError(f"{what} must be a number or an array, not the node {value.name!r}.")
     try:
-        array = np.asarray(value, dtype=dtype)
+        array = np.asarray(literal_array(value) if literal and dtype is None else value, dtype=dtype)
     except (ValueError, TypeError) as error:
         raise InvalidArgumentError(f"{what} is not a numeric array ({error}): {_short(value)}") from None
-    if array.dtype.kind not in "fiub":
+    if array.dtype.kind not in kinds:
         raise InvalidArgumentError(f"{what} is not numeric (dtype {array.dtype}): {_short(value)}")
-    if array.dtype.kind == "b":
+    if array.dtype.kind == "b" and not literal:
         array = array.astype(np.float64 if dtype is None else dtype)
     return array
 
@@ -430,8 +538,9 @@ def placeholder(dtype=None, shape=None, name: str | None = None) -> Placeholder:
     """A node whose value is fed to ``Session.run`` through ``feed_dict``.
 
     Args:
-        dtype: ``symslow.float64`` and the like; ``None`` (the tutorial's bare ``placeholder()``) takes the feed as
-            floats.
+        dtype: ``tf.float32``, ``"float"`` (float32, as in TensorFlow), ``tf.int32`` and the like; ``None`` (the
+            tutorial's bare ``placeholder()``) takes the feed as floats: a floating array keeps its dtype, anything
+            else becomes float64.
         shape: the static shape, ``None`` for an unknown size (``(None, 2)``: any number of rows of 2).
         name: the node's name.
 
@@ -450,30 +559,87 @@ def placeholder(dtype=None, shape=None, name: str | None = None) -> Placeholder:
 class Variable(Node):
     """A value the session keeps between runs and training changes.
 
-    A session initialises a Variable from ``initial_value`` on its first use (the tutorial never calls an
-    initialiser); ``global_variables_initializer()`` resets every Variable to its initial value.
+    The initial value is a number or an array (with TensorFlow 1's dtypes for Python literals: ``Variable(0.5)`` is
+    float32, a NumPy array keeps its dtype), or any node of the graph, such as ``tf.random_normal([784, 256])``,
+    which the session runs to initialise the Variable. A session initialises a Variable on its first use (the
+    tutorial never calls an initialiser); ``global_variables_initializer()`` and :attr:`initializer` (re)initialise.
 
     Example:
-        >>> import symslow as ts
+        >>> import numpy as np, symslow as ts
         >>> _ = ts.Graph().as_default()
-        >>> W = ts.Variable([[1.0, 2.0]], name="W")
+        >>> W = ts.Variable(np.array([[1.0, 2.0]]), name="W")
         >>> W.shape, W.dtype.__name__
         ((1, 2), 'float64')
         >>> ts.Session().run(W)
         array([[1., 2.]])
+        >>> ts.Variable(0.5).dtype == ts.float32, ts.Variable(ts.zeros([2, 3])).shape
+        (True, (2, 3))
     """
 
     op_type = "Variable"
     default_name = "Variable"
 
-    def __init__(self, initial_value: Any, name: str | None = None, trainable: bool = True, dtype=None):
+    def __init__(self, initial_value: Any, name: str | None = None, trainable: bool = True, dtype=None,
+                 validate_shape: bool = True, **unused: Any):
         dtype = _check_dtype(dtype, "Variable")
-        self.initial_value = to_array(initial_value, dtype, what="The initial value of a Variable").copy()
-        self.initial_value.setflags(write=False)
-        self.dtype = self.initial_value.dtype.type
-        self.shape = self.initial_value.shape
+        if isinstance(initial_value, Node):  # an op run by the session to initialise the Variable
+            if initial_value.shape is None or None in initial_value.shape:
+                raise InvalidArgumentError(
+                    f"The initial value of a Variable must have a fully known shape; node {initial_value.name!r} "
+                    f"has shape {format_shape(initial_value.shape)}."
+                )
+            self.initial_node = initial_value
+            self.initial_value = initial_value
+            self.dtype = dtype or initial_value.dtype
+            self.shape = initial_value.shape
+        else:
+            self.initial_node = None
+            self.initial_value = to_array(initial_value, dtype, what="The initial value of a Variable",
+                                          literal=True, kinds="fiu").copy()
+            self.initial_value.setflags(write=False)
+            self.dtype = self.initial_value.dtype.type
+            self.shape = self.initial_value.shape
         self.trainable = bool(trainable)
+        self._initializer = None
         super().__init__((), name, graph=get_default_graph())
+
+    @property
+    def initializer(self) -> "Node":
+        """The op that sets the Variable to its initial value (running it again draws a random initial value anew)."""
+        if self._initializer is None:
+            from .ops.state import assign
+
+            value = self.initial_node
+            if value is None:
+                value = Constant(self.initial_value, graph=self.graph, name=f"{self.name}/initial_value")
+            self._initializer = assign(self, value, name=f"{self.name}/Assign")
+        return self._initializer
+
+    def initialized_value(self) -> "Node":
+        """The Variable's initial value as a node, for initialising another Variable from this one."""
+        return self.initializer
+
+    def value(self) -> "Node":
+        """The Variable itself, read in a run (TensorFlow 1's ``Variable.value()``)."""
+        return self
+
+    def assign(self, value, use_locking=False, name=None, read_value=True) -> "Node":
+        """``tf.assign(self, value)``: an op setting the Variable to ``value`` when the run succeeds."""
+        from .ops.state import variable_assign
+
+        return variable_assign(self, value, use_locking, name, read_value)
+
+    def assign_add(self, delta, use_locking=False, name=None, read_value=True) -> "Node":
+        """``tf.assign_add(self, delta)``."""
+        from .ops.state import variable_assign_add
+
+        return variable_assign_add(self, delta, use_locking, name, read_value)
+
+    def assign_sub(self, delta, use_locking=False, name=None, read_value=True) -> "Node":
+        """``tf.assign_sub(self, delta)``."""
+        from .ops.state import variable_assign_sub
+
+        return variable_assign_sub(self, delta, use_locking, name, read_value)
 
 
 class Constant(Node):
@@ -482,9 +648,10 @@ class Constant(Node):
     op_type = "Const"
     default_name = "Const"
 
-    def __init__(self, value: Any, dtype=None, name: str | None = None, graph: Graph | None = None):
-        dtype = _check_dtype(dtype, "constant")
-        self.value = to_array(value, dtype, what="The value of a constant").copy()
+    def __init__(self, value: Any, dtype=None, name: str | None = None, graph: Graph | None = None,
+                 literal: bool = False):
+        dtype = _check_dtype(dtype, "constant", kinds="fiubS")
+        self.value = to_array(value, dtype, what="The value of a constant", literal=literal, kinds="fiubS").copy()
         self.value.setflags(write=False)
         self.dtype = self.value.dtype.type
         self.shape = self.value.shape
@@ -492,29 +659,58 @@ class Constant(Node):
 
     def scalar(self) -> sympy.Expr | None:
         """The value as a SymPy number when the constant is a scalar (formulas then show ``1 - y``, not ``Const - y``)."""
-        if self.value.shape != ():
+        if self.value.shape != () or self.value.dtype.kind == "S":
             return None
         item = self.value.item()
         if isinstance(item, bool):
             item = int(item)
+        elif self.value.dtype.itemsize < 8 and isinstance(item, float):
+            item = float(str(self.value))  # the shortest decimal of a float32 (0.1, not 0.100000001490116)
         return sympy.Integer(item) if isinstance(item, int) else sympy.Float(item)
 
 
-def constant(value: Any, dtype=None, name: str | None = None) -> Constant:
-    """A node with a fixed value.
+def constant(value: Any, dtype=None, shape=None, name: str | None = None, verify_shape: bool = False) -> Constant:
+    """A node with a fixed value: a number, a list, a NumPy array or a string.
+
+    Python literals get TensorFlow 1's dtypes (a float float32, an int int32, a string bytes); ``shape`` fills a
+    shape with a scalar, or reshapes a value of as many elements.
 
     Example:
-        >>> import symslow as ts
-        >>> _ = ts.Graph().as_default()
-        >>> c = ts.constant([1.0, 2.0], name="c")
-        >>> ts.Session().run(c + 1)
-        array([2., 3.])
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> c = tf.constant([1.0, 2.0], name="c")
+        >>> tf.Session().run(c + 1)
+        array([2., 3.], dtype=float32)
+        >>> tf.Session().run(tf.constant("Hello"))
+        b'Hello'
+        >>> tf.Session().run(tf.constant(7, shape=[2, 2]))
+        array([[7, 7],
+               [7, 7]], dtype=int32)
     """
-    return Constant(value, dtype, name)
+    if shape is not None:
+        array = to_array(value, _check_dtype(dtype, "constant", kinds="fiubS"), what="The value of a constant",
+                         literal=True, kinds="fiubS")
+        shape = as_shape(shape)
+        if array.size == 1:
+            value = np.full(shape, array.reshape(()), dtype=array.dtype)
+        elif array.size == int(np.prod(shape)) and not verify_shape:
+            value = array.reshape(shape)
+        else:
+            raise InvalidArgumentError(
+                f"constant: a value of shape {format_shape(array.shape)} cannot fill shape {format_shape(shape)}."
+            )
+    return Constant(value, dtype, name, literal=True)
 
 
-def as_node(value: Any, graph: Graph | None = None) -> Node:
-    """A node as it is; a number or array as a new constant of ``graph`` (the default graph if none)."""
+def as_node(value: Any, graph: Graph | None = None, dtype=None, literal: bool = True) -> Node:
+    """A node as it is; a number or array as a new constant of ``graph`` (the default graph if none).
+
+    A value written in Python takes ``dtype`` where given (the dtype of the node it meets in an op: ``2 * x``),
+    else TensorFlow 1's dtype for literals if ``literal``, else NumPy's; a NumPy array keeps its own.
+    """
     if isinstance(value, Node):
         return value
-    return Constant(value, graph=graph)
+    if dtype is not None and not isinstance(value, (np.ndarray, np.generic)):
+        if literal_array(value).dtype.kind in "iub" or np.dtype(dtype).kind == "f":
+            return Constant(np.asarray(value), dtype=dtype, graph=graph)
+    return Constant(value, graph=graph, literal=literal)

@@ -1,6 +1,10 @@
 """``symslow.nn``: the neural-network names of TensorFlow 1's ``tf.nn``."""
 
-from .ops.elementwise import relu, sigmoid, tanh
-from .ops.nn import log_softmax, softmax, softmax_cross_entropy_with_logits
+from .ops.elementwise import elu, relu, sigmoid, softplus, tanh
+from .ops.nn import (bias_add, l2_loss, log_softmax, sigmoid_cross_entropy_with_logits, softmax,
+                     softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2,
+                     sparse_softmax_cross_entropy_with_logits)
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmax_cross_entropy_with_logits"]
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
+           "elu", "softplus", "bias_add", "l2_loss", "sparse_softmax_cross_entropy_with_logits",
+           "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits"]

@@ -5,6 +5,9 @@ subgraph (forward, backward and updates) into one generated function (see :mod:`
 only call it. ``Session(backend="interpreter")`` evaluates node by node instead (see :mod:`symslow.interpreter`).
 
 A run is all or nothing: new Variable values are committed only after the whole run succeeded.
+
+As in TensorFlow 1, a session entered with ``with`` (or made default with ``as_default()``, or an
+``InteractiveSession``) is the default session of its thread: ``node.eval()`` and ``op.run()`` use it.
 """
 
 from __future__ import annotations
@@ -17,12 +20,42 @@ import numpy as np
 
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
 from .graph import Graph, Node, Placeholder, Variable, format_shape, get_default_graph, to_array
+from .ops.random import RandomStreams
 from .ops.state import group
 
 BACKENDS = ("numpy", "jax", "cupy", "interpreter")
 
 # Programs are compiled per combination of fetches and fed shapes; a graph keeps at most this many (the oldest go).
 MAX_PROGRAMS_PER_GRAPH = 256
+
+
+class _DefaultSessions(threading.local):
+    """The stack of default sessions of the current thread (the innermost ``with`` last)."""
+
+    def __init__(self) -> None:
+        self.stack: list[Session] = []
+
+
+_defaults = _DefaultSessions()
+
+
+def get_default_session() -> "Session | None":
+    """The current thread's default session: the innermost ``with session:`` or ``session.as_default()``, or the
+    last ``InteractiveSession``; ``None`` when there is none."""
+    return _defaults.stack[-1] if _defaults.stack else None
+
+
+def default_session_for(node: Node, what: str, session: "Session | None") -> "Session":
+    """The session that ``node.eval()`` or ``node.run()`` runs in, or a clear error when there is none."""
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(
+            f"Cannot {what} node {node.name!r}: no default session is registered. Use `with tf.Session() as sess:` "
+            f"or `with sess.as_default():`, or pass the session: {node.name}.{what}(session=sess)."
+        )
+    if node.graph is not session.graph:
+        raise GraphMismatchError(f"Cannot {what} node {node.name!r}: the default session runs another graph.")
+    return session
 
 
 class Session:
@@ -34,8 +67,9 @@ class Session:
         backend: ``"numpy"`` (compiled, the default), ``"jax"`` (the whole step jit-compiled by JAX, on whatever
             device JAX has), ``"cupy"`` (compiled, Variables kept on the GPU) or ``"interpreter"`` (node by node, the
             oracle).
-        dtype: the floating-point type of the compiled backends: ``float64`` (the default) or ``float32``; floating
-            feeds, Variables and constants are cast to it.
+        dtype: ``None`` (the default): every node computes in its own dtype, as TensorFlow does (a float32 graph in
+            float32); ``float64`` or ``float32``: the compiled backends cast floating feeds, Variables and constants
+            to it.
         to_numpy: return fetched values as NumPy arrays (the default), or, with False, as the backend's own arrays
             (JAX or CuPy arrays left on their device).
         check_numerics: check every run for NaN and infinities, naming the first node that made one (see
@@ -44,28 +78,28 @@ class Session:
     Example:
         >>> import symslow as tf
         >>> _ = tf.Graph().as_default()
-        >>> x = tf.placeholder(tf.float64, shape=(None,), name="x")
-        >>> w = tf.Variable(2.0, name="w")
+        >>> x = tf.placeholder(tf.float32, shape=(None,), name="x")
+        >>> w = tf.Variable(2.0, name="w")  # a Python float is float32, as in TensorFlow
         >>> y = w * x + 1
         >>> with tf.Session() as sess:
         ...     sess.run(tf.global_variables_initializer())
         ...     sess.run(y, feed_dict={x: [1, 2, 3]})
-        array([3., 5., 7.])
+        array([3., 5., 7.], dtype=float32)
     """
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy",
                  dtype: Any = None, check_numerics: bool = False, to_numpy: bool = True):
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
-        self.dtype = np.dtype(np.float64 if dtype is None else dtype)
-        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"Session dtype must be float32 or float64, not {self.dtype.name}.")
+        self.dtype = None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
+        if self.dtype not in (None, np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"Session dtype must be None, float32 or float64, not {self.dtype.name}.")
         self.graph = graph or get_default_graph()
         self.backend_name = backend
         self._backend = None if backend == "interpreter" else _load_backend(backend)
-        self._plain = backend == "numpy" and self.dtype == np.float64  # nothing to cast or move
-        # JAX's arrays in float64: the new values need neither a copy nor a cast
-        self._immutable = self._backend is not None and self._backend.immutable and self.dtype == np.float64
+        self._plain = backend == "numpy" and self.dtype is None  # nothing to cast or move
+        # JAX's arrays in their own dtypes: the new values need neither a copy nor a cast
+        self._immutable = self._backend is not None and self._backend.immutable and self.dtype is None
         self.to_numpy = bool(to_numpy)
         self._values: dict[Variable, Any] = {}
         self._programs: dict = {}  # this session's recent programs, by fetches and fed shapes in the order given
@@ -73,13 +107,30 @@ class Session:
         self._lock = threading.Lock()
         self._closed = False
         self.check_numerics = bool(check_numerics)  # see symslow.numerics
+        self.random = RandomStreams()  # the generators of the graph's random ops, fresh in every session
 
-    # context manager -------------------------------------------------------------------------------------------
+    # context manager and default session -------------------------------------------------------------------------
     def __enter__(self) -> "Session":
+        _defaults.stack.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
+        _leave(self)
         self.close()
+
+    def as_default(self):
+        """A context manager making this the default session inside it (without closing it at the end).
+
+        Example:
+            >>> import symslow as tf
+            >>> _ = tf.Graph().as_default()
+            >>> c = tf.constant(2.0) * 3
+            >>> sess = tf.Session()
+            >>> with sess.as_default():
+            ...     print(c.eval(), tf.get_default_session() is sess)
+            6.0 True
+        """
+        return _AsDefault(self)
 
     def close(self) -> None:
         """Release the Variables' values; the session cannot run any more."""
@@ -135,7 +186,7 @@ class Session:
         call = _Call(program, nodes, rebuild, [])
         if key is None or any(feeds[p] is not v for p, v in (feed_dict or {}).items()):
             return call
-        if not self._plain and not all(self._backend.is_native(v) and v.dtype == self.dtype for v in fed):
+        if not self._plain and not all(self._backend.is_native(v) and self.dtype in (None, v.dtype) for v in fed):
             return call  # the values move or change type on every run
         position = {p: k for k, p in enumerate(feed_dict or {})}
         call.feed_order = [position[p] for p in program.placeholders]
@@ -148,6 +199,8 @@ class Session:
         program, nodes = call.program, call.nodes
         stored = self._values
         first_use = False
+        if program.initial_nodes and any(v not in stored for v in program.variables):
+            self._initialize(program.variables)
         with self._lock:
             try:
                 current = [stored[v] for v in program.variables]
@@ -155,7 +208,11 @@ class Session:
                 current = [self._device_value(v) for v in program.variables]
                 first_use = True
         try:
-            outputs, new_values = program.function(feed_values, current, program.device_constants)
+            if program.user_ops:
+                with self.random.active():
+                    outputs, new_values = program.function(feed_values, current, program.device_constants)
+            else:
+                outputs, new_values = program.function(feed_values, current, program.device_constants)
         except Exception as error:
             host = [np.asarray(self._backend.to_host(v)) for v in current]
             raise self._diagnose(nodes, self._convert_feeds(feeds), program, host, error) from error
@@ -172,7 +229,7 @@ class Session:
                 cast = _same if self._plain or self.dtype == np.float64 else self._cast  # float64 stays float64
                 for ref, value in zip(program.refs, new_values):
                     shared = id(value) in fed or getattr(value, "base", None) is not None
-                    stored[ref] = value.copy() if shared else cast(value)
+                    stored[ref] = value.copy() if shared else cast(_typed(value, ref.dtype))
         if program.fetches_only_groups:  # a training op
             return list(outputs)
         kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
@@ -180,9 +237,9 @@ class Session:
                 for n, v in zip(nodes, outputs)]
 
     def _cast(self, value: Any) -> Any:
-        """A floating-point array in the session's dtype (integers stay integers)."""
+        """A floating-point array in the session's dtype (integers stay integers), if the session has one."""
         dtype = getattr(value, "dtype", None)
-        if dtype is not None and dtype.kind == "f" and dtype != self.dtype:
+        if self.dtype is not None and dtype is not None and dtype.kind == "f" and dtype != self.dtype:
             return value.astype(self.dtype)
         return value
 
@@ -197,9 +254,12 @@ class Session:
         from .interpreter import evaluate
         from .gradients import topological_order
 
+        variables = [v for v in topological_order(nodes) if isinstance(v, Variable)]
+        self._initialize(variables)
         with self._lock:
-            current = {v: self._current(v) for v in topological_order(nodes) if isinstance(v, Variable)}
-        values, updates = evaluate(nodes, feeds, current)
+            current = {v: self._current(v) for v in variables}
+        with self.random.active():
+            values, updates = evaluate(nodes, feeds, current)
         self._check_updates([u for u in _assigns(nodes)], [updates[u.ref] for u in _assigns(nodes)])
         with self._lock:
             for variable, value in current.items():
@@ -210,21 +270,42 @@ class Session:
     def _output(self, node: Node, value: Any) -> Any:
         if isinstance(node, group):
             return None
+        dtype = node.dtype
+        if self.dtype is not None and dtype is not None and np.dtype(dtype).kind == "f":
+            dtype = self.dtype  # floats computed in the session's dtype
+        value = _typed(value, dtype)
         if self._backend is not None:
             if not self.to_numpy and self._backend.is_native(value):
                 return value.copy() if isinstance(node, Variable) else value  # the backend's array, on its device
             value = self._backend.to_host(value)
         array = np.asarray(value)
+        if array.ndim == 0:  # a 0-d result is a NumPy scalar (a string bytes), as TensorFlow gives it
+            return array.item() if array.dtype.kind == "S" else array[()]
         return array.copy() if isinstance(node, Variable) or not array.flags.writeable else array
+
+    def _initialize(self, variables: list[Variable]) -> None:
+        """Give Variables not used yet their initial values; one made from a node (a random op) runs it here."""
+        for variable in variables:
+            if variable in self._values:
+                continue
+            if variable.initial_node is None:
+                value = np.asarray(variable.initial_value)
+            else:
+                value = np.array(self.run(variable.initial_node), dtype=variable.dtype)
+            if self._backend is not None:
+                value = self._backend.to_device(self._cast(value))
+            with self._lock:
+                self._values.setdefault(variable, value)
 
     def _current(self, variable: Variable) -> Any:
         value = self._values.get(variable)
-        if value is None:
+        if value is None:  # a Variable with an array for initial value (_initialize runs the others first)
             return variable.initial_value
         return value if self._backend is None else np.asarray(self._backend.to_host(value))
 
     def variable_values(self, variables: list[Variable]) -> dict[Variable, np.ndarray]:
         """The current values of ``variables`` as NumPy arrays (the initial value of one not used yet)."""
+        self._initialize([v for v in variables if v.initial_node is not None])
         with self._lock:
             return {v: np.array(self._current(v)) for v in variables}
 
@@ -298,7 +379,7 @@ class Session:
 
     def _native_feed(self, placeholder: Placeholder, value: Any) -> Any:
         """A value already on the backend's device (a JAX or CuPy array), checked as ``convert_feed`` checks."""
-        dtype = np.dtype(placeholder.dtype or np.float64)
+        dtype = np.dtype(placeholder.dtype or _bare_feed_dtype(value))
         if dtype.kind in "iu" and value.dtype.kind == "f":
             return convert_feed(placeholder, self._backend.to_host(value))  # the host path checks the values
         if value.dtype != dtype:
@@ -335,8 +416,10 @@ class Session:
 
 
 def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
-    """A fed value as an array of the placeholder's dtype and shape, or a clear error naming the placeholder."""
-    dtype = np.dtype(placeholder.dtype or np.float64)
+    """A fed value as an array of the placeholder's dtype and shape, or a clear error naming the placeholder.
+
+    A bare ``placeholder()`` takes a floating array as it is and anything else as float64."""
+    dtype = np.dtype(placeholder.dtype or _bare_feed_dtype(value))
     shape = placeholder.shape
     if type(value) is np.ndarray and value.dtype == dtype and (shape is None or (
         value.ndim == len(shape) and all(d is None or d == s for d, s in zip(shape, value.shape))
@@ -360,6 +443,76 @@ def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _typed(value: Any, dtype: Any) -> Any:
+    """A value in its node's dtype where generated code computed it in another: a folded constant is a Python
+    number, and a number broadcast to a shape is float64 or int64 (a float node keeps its float dtype, an integer
+    node its integer dtype)."""
+    if dtype is None:
+        return value
+    if isinstance(value, (int, float, bool)):
+        return np.asarray(value, dtype=dtype)
+    value_dtype = getattr(value, "dtype", None)
+    if value_dtype is not None and value_dtype != dtype and _family(value_dtype) == _family(np.dtype(dtype)) != "":
+        return value.astype(dtype)
+    return value
+
+
+def _family(dtype: np.dtype) -> str:
+    """"f" for floating dtypes, "i" for integers, "" for others."""
+    return "f" if dtype.kind == "f" else "i" if dtype.kind in "iu" else ""
+
+
+def _bare_feed_dtype(value: Any) -> type:
+    """The dtype a bare ``placeholder()`` takes a value in: a floating array's own, else float64."""
+    dtype = getattr(value, "dtype", None)
+    return dtype.type if dtype is not None and dtype.kind == "f" else np.float64
+
+
+class _AsDefault:
+    """``session.as_default()``: the session is the default one inside the ``with`` block."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> Session:
+        _defaults.stack.append(self.session)
+        return self.session
+
+    def __exit__(self, *exc) -> None:
+        _leave(self.session)
+
+
+def _leave(session: Session) -> None:
+    """Take ``session`` off the default stack (its innermost place)."""
+    stack = _defaults.stack
+    for k in range(len(stack) - 1, -1, -1):
+        if stack[k] is session:
+            del stack[k]
+            break
+
+
+class InteractiveSession(Session):
+    """A session that makes itself the default on creation, for shells and notebooks (``x.eval()`` works at once).
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> sess = tf.InteractiveSession()
+        >>> a = tf.constant([1.0, 2.0])
+        >>> (a * 2).eval()
+        array([2., 4.], dtype=float32)
+        >>> sess.close()
+    """
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, **options: Any):
+        super().__init__(target, graph, config, **options)
+        _defaults.stack.append(self)
+
+    def close(self) -> None:
+        _leave(self)
+        super().close()
 
 
 @dataclass

@@ -83,7 +83,7 @@ def test_op_value_and_gradient(name, builder, reference, values, static_shapes, 
     session = ts.Session(backend=backend)
     feed = dict(zip(inputs, values))
     value = session.run(y, feed)
-    assert isinstance(value, np.ndarray)
+    assert isinstance(value, (np.ndarray, np.generic))  # a 0-d result is a NumPy scalar, as in TensorFlow
     np.testing.assert_allclose(value, reference(*values), rtol=1e-12, atol=1e-14)
 
     weights = np.random.default_rng(len(name)).uniform(0.5, 1.5, np.shape(reference(*values)))
@@ -147,8 +147,8 @@ def test_user_op_with_compute_runs_on_every_backend(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_momentum_and_adam_train_on_every_backend(backend):
     ts.Graph().as_default()
-    w = ts.Variable([3.0, -2.0], name="w")
-    loss = ts.reduce_sum(ts.square(w - ts.constant([1.0, 1.0])))
+    w = ts.Variable(np.array([3.0, -2.0]), name="w")
+    loss = ts.reduce_sum(ts.square(w - ts.constant(np.array([1.0, 1.0]))))
     trains = [ts.train.MomentumOptimizer(0.1, 0.9).minimize(loss), ts.train.AdamOptimizer(0.1).minimize(loss)]
     for train in trains:
         session = ts.Session(backend=backend)
@@ -184,7 +184,7 @@ def test_float32_session_computes_in_float32(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_variables_stay_on_the_device_and_fetches_come_back_as_numpy(backend):
     ts.Graph().as_default()
-    w = ts.Variable([1.0, 2.0], name="w")
+    w = ts.Variable(np.array([1.0, 2.0]), name="w")
     step = ts.assign(w, w * 2.0)
     session = ts.Session(backend=backend)
     fetched = session.run(step)
@@ -211,7 +211,7 @@ def test_jax_step_is_one_jit_compiled_function():
     pytest.importorskip("jax", reason="jax is not installed (pip install symslow[jax])")
     ts.Graph().as_default()
     x = ts.placeholder(name="x")
-    w = ts.Variable(1.0, name="w")
+    w = ts.Variable(np.array(1.0), name="w")
     train = ts.train.GradientDescentOptimizer(0.5).minimize(ts.reduce_sum(ts.square(w * x - 1.0)))
     session = ts.Session(backend="jax")
     session.run(train, {x: [1.0, 2.0]})
@@ -237,7 +237,7 @@ def test_jax_arrays_are_fed_as_they_are():
 def test_fetches_can_stay_on_the_device(backend):
     ts.Graph().as_default()
     x = ts.placeholder(name="x")
-    w = ts.Variable([1.0, 2.0], name="w")
+    w = ts.Variable(np.array([1.0, 2.0]), name="w")
     session = ts.Session(backend=backend, to_numpy=False)
     y, w_value = session.run([w * x, w], {x: 3.0})
     assert isinstance(y, _array_type(session)) and isinstance(w_value, _array_type(session))
@@ -267,13 +267,16 @@ def test_programs_are_specialised_to_the_fed_shapes(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_filled_arrays_are_float_next_to_integers(backend):
+def test_filled_arrays_have_the_dtype_of_their_model(backend):
     ts.Graph().as_default()
     x = ts.placeholder(ts.int64, shape=(3,), name="x")
-    zeros, scaled = ts.Session(backend=backend).run([ts.zeros_like(x), ts.ones_like(x) * x], {x: [1, 2, 3]})
-    assert zeros.dtype == np.float64 and scaled.dtype == np.float64
-    np.testing.assert_array_equal(zeros, [0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(scaled, [1.0, 2.0, 3.0])
+    y = ts.placeholder(ts.float32, shape=(3,), name="y")
+    zeros, scaled, halves = ts.Session(backend=backend).run(
+        [ts.zeros_like(x), ts.ones_like(x) * x, ts.ones_like(y) * y / 2], {x: [1, 2, 3], y: [1, 2, 3]})
+    assert zeros.dtype == np.int64 and scaled.dtype == np.int64 and halves.dtype == np.float32  # as in TensorFlow
+    np.testing.assert_array_equal(zeros, [0, 0, 0])
+    np.testing.assert_array_equal(scaled, [1, 2, 3])
+    np.testing.assert_array_equal(halves, [0.5, 1.0, 1.5])
 
 
 @pytest.mark.cupy_source_on_numpy

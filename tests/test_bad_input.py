@@ -18,7 +18,7 @@ class Model:
         with self.graph.as_default():
             self.x = ts.placeholder(ts.float64, shape=(None, 2), name="x")
             self.n = ts.placeholder(ts.int64, shape=(), name="n")
-            self.w = ts.Variable([[0.5], [-0.25]], name="w")
+            self.w = ts.Variable(np.array([[0.5], [-0.25]]), name="w")
             self.loss = ts.reduce_sum(ts.square(ts.matmul(self.x, self.w)), name="loss")
             self.train = ts.train.GradientDescentOptimizer(0.1).minimize(self.loss)
         self.session = ts.Session(graph=self.graph, backend=backend)
@@ -101,9 +101,9 @@ def test_duplicate_names_are_made_unique_as_in_tensorflow():
         first = ts.placeholder(ts.float64, name="x")
         second = ts.placeholder(ts.float64, name="x")
         with ts.name_scope("layer"):
-            a = ts.Variable(1.0, name="w")
+            a = ts.Variable(np.array(1.0), name="w")
         with ts.name_scope("layer"):
-            b = ts.Variable(2.0, name="w")
+            b = ts.Variable(np.array(2.0), name="w")
     assert (first.name, second.name) == ("x", "x_1")
     assert (a.name, b.name) == ("layer/w", "layer/w_1")
     assert graph.get_node("x") is first and graph.get_node("x_1") is second
@@ -140,7 +140,7 @@ def _build(names: list[str], scope: str):
     with graph.as_default():
         with ts.name_scope(scope):
             x = ts.placeholder(ts.float64, shape=(None,), name=names[0])
-            w = ts.Variable(2.0, name=names[1])
+            w = ts.Variable(np.array(2.0), name=names[1])
             y = ts.reduce_sum(ts.sigmoid(x * w, name=names[2]), name=names[3])
         (dw,) = ts.gradients(y, [w])
         train = ts.train.GradientDescentOptimizer(0.5).minimize(y)

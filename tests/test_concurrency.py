@@ -86,7 +86,7 @@ def test_parallel_sessions_on_one_graph_keep_their_own_variables():
     graph = ts.Graph()
     with graph.as_default():
         x = ts.placeholder(ts.float64, shape=(None,), name="x")
-        w = ts.Variable(0.0, name="w")
+        w = ts.Variable(np.array(0.0), name="w")
         loss = ts.reduce_mean(ts.square(w - x))
         train = ts.train.GradientDescentOptimizer(0.1).minimize(loss)
 
@@ -136,7 +136,7 @@ def test_one_session_compiling_many_programs_from_many_threads():
     graph = ts.Graph()
     with graph.as_default():
         x = ts.placeholder(ts.float64, shape=(None,), name="x")
-        w = ts.Variable(1.5, name="w")
+        w = ts.Variable(np.array(1.5), name="w")
         outputs = [ts.reduce_sum(ts.exp(x * float(k)) * w) for k in range(THREADS)]
     session = ts.Session(graph=graph)
     values = np.array([0.1, -0.3])

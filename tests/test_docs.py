@@ -218,7 +218,7 @@ def test_the_api_reference_documents_every_public_name(site):
     for path in (site / "api").rglob("*.html"):
         ids |= parse(path).ids
     missing = [f"symslow.{name}" for name in symslow.__all__ if name not in ("nn", "train")
-               and f"symslow.{name}" not in ids]
+               and f"symslow.{name}" not in ids and f"module-symslow.{name}" not in ids]  # a module: its page
     missing += [f"symslow.train.{name}" for name in symslow.train.__all__ if f"symslow.train.{name}" not in ids]
     missing += [f"symslow.viz.{name}" for name in symslow.viz.__all__ if f"symslow.viz.{name}" not in ids]
     assert {"module-symslow.nn", "module-symslow.train", "module-symslow.viz"} <= ids

@@ -53,7 +53,7 @@ def test_fed_value_of_the_wrong_shape_names_the_placeholder():
 
 def test_feed_key_that_is_not_a_placeholder():
     ts.Graph().as_default()
-    v = ts.Variable(1.0, name="weights")
+    v = ts.Variable(np.array(1.0), name="weights")
     with pytest.raises(ts.InvalidArgumentError) as info:
         ts.Session().run(v * 2, {v: 3.0})
     assert "'weights'" in str(info.value) and "placeholder" in str(info.value)
@@ -73,7 +73,7 @@ def test_non_numeric_feed(value):
 def test_fetch_from_another_graph():
     first = ts.Graph()
     with first.as_default():
-        x = ts.constant(1.0, name="stranger")
+        x = ts.constant(np.array(1.0), name="stranger")
     ts.Graph().as_default()
     with pytest.raises(ts.GraphMismatchError) as info:
         ts.Session().run(x)
@@ -88,7 +88,7 @@ def test_fetch_that_is_not_a_node():
 
 def test_training_an_integer_variable():
     ts.Graph().as_default()
-    count = ts.Variable(3, name="count")
+    count = ts.Variable(np.array(3), name="count")
     with pytest.raises(ts.InvalidArgumentError) as info:
         ts.train.GradientDescentOptimizer(0.1).minimize(ts.square(count * 1.0))
     assert "'count'" in str(info.value) and "int64" in str(info.value)
@@ -97,8 +97,8 @@ def test_training_an_integer_variable():
 def test_a_failed_run_changes_no_variable(backend):
     ts.Graph().as_default()
     x = ts.placeholder(name="x")
-    a = ts.Variable([1.0, 2.0], name="a")
-    b = ts.Variable([3.0, 4.0], name="b")
+    a = ts.Variable(np.array([1.0, 2.0]), name="a")
+    b = ts.Variable(np.array([3.0, 4.0]), name="b")
     # `a` is updated first in the graph; the update of `b` then fails on the fed value's shape
     step = ts.group(ts.assign(a, a * 10), ts.assign(b, b + ts.reduce_sum(x, axis=1)))
     session = ts.Session(backend=backend)

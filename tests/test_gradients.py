@@ -53,7 +53,7 @@ def test_gradients_of_unconnected_nodes_are_none():
 def test_bias_gradient_sums_over_the_batch():
     ts.Graph().as_default()
     X = ts.placeholder()  # unknown shape: un-broadcast is decided at run time
-    b = ts.Variable([0.5, -0.5])
+    b = ts.Variable(np.array([0.5, -0.5]))
     J = ts.reduce_sum(ts.square(X + b))
     (gb,) = ts.gradients(J, [b])
     X_value = np.arange(6.0).reshape(3, 2)
@@ -61,7 +61,7 @@ def test_bias_gradient_sums_over_the_batch():
 
     ts.Graph().as_default()
     X = ts.placeholder(ts.float64, shape=(None, 2))  # known shape: un-broadcast decided when the graph is built
-    b = ts.Variable([0.5, -0.5])
+    b = ts.Variable(np.array([0.5, -0.5]))
     (gb,) = ts.gradients(ts.reduce_sum(ts.square(X + b)), [b])
     assert gb.shape == (2,)
     np.testing.assert_allclose(ts.Session().run(gb, {X: X_value}), (2 * (X_value + [0.5, -0.5])).sum(axis=0))
@@ -79,7 +79,7 @@ def test_shared_input_gradients_accumulate():
 def test_grad_ys_weights_the_outputs():
     ts.Graph().as_default()
     x = ts.placeholder()
-    (g,) = ts.gradients(ts.square(x), [x], grad_ys=[ts.constant([1.0, 10.0])])
+    (g,) = ts.gradients(ts.square(x), [x], grad_ys=[ts.constant(np.array([1.0, 10.0]))])
     np.testing.assert_allclose(ts.Session().run(g, {x: [2.0, 3.0]}), [4.0, 60.0])
 
 
@@ -108,7 +108,7 @@ def test_gradients_of_gradients(backend):
 def test_hessians_of_a_quadratic_form_and_of_the_tutorial_loss():
     ts.Graph().as_default()
     A = np.array([[2.0, 1.0], [1.0, 3.0]])
-    x = ts.Variable([0.3, -0.2])
+    x = ts.Variable(np.array([0.3, -0.2]))
     y = ts.reduce_sum(x * ts.matmul(ts.constant(A), x))  # x^T A x, Hessian A + A^T
     (H,) = ts.hessians(y, [x])
     assert H.shape == (2, 2)

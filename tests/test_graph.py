@@ -53,12 +53,12 @@ def test_unique_names_and_name_scopes():
     a, b, c = ts.add(x, x), ts.add(x, x), x + x
     assert [a.name, b.name, c.name] == ["add", "add_1", "add_2"]
     with ts.name_scope("layer1"):
-        W = ts.Variable([[1.0]], name="W")
+        W = ts.Variable(np.array([[1.0]]), name="W")
         with ts.name_scope("inner"):
             s = ts.sigmoid(x)
     assert W.name == "layer1/W" and s.name == "layer1/inner/sigmoid"
-    assert ts.placeholder().name == "Placeholder" and ts.Variable(1.0).name == "Variable"
-    assert ts.constant(1.0).name == "Const"
+    assert ts.placeholder().name == "Placeholder" and ts.Variable(np.array(1.0)).name == "Variable"
+    assert ts.constant(np.array(1.0)).name == "Const"
     assert ts.get_default_graph().get_node("layer1/W") is W
 
 
@@ -68,7 +68,7 @@ def test_dtypes_as_module_attributes():
     assert x.dtype == np.float64 and x.shape == (None, 2)
     assert ts.placeholder(ts.float32).dtype == np.float32
     assert ts.Variable(np.zeros(2, np.int32)).dtype == ts.int32
-    assert ts.constant(3, dtype=ts.int64).dtype == np.int64
+    assert ts.constant(np.array(3), dtype=ts.int64).dtype == np.int64
     assert ts.placeholder().dtype is None  # the tutorial's bare placeholder: fed values become floats
 
 
@@ -107,7 +107,7 @@ def test_expr_is_the_formula_in_the_inputs_symbols():
     d = ts.subtract(1.0, s)
     assert d.expr == 1.0 - s.symbol  # scalar constants appear as numbers
     X = ts.placeholder(name="X")
-    W = ts.Variable([[1.0]], name="W")
+    W = ts.Variable(np.array([[1.0]]), name="W")
     assert sympy.latex((X @ W).expr) == "X W"
 
 

@@ -93,7 +93,7 @@ def test_elementwise_derivatives_come_from_sympy():
 def test_user_elementwise_op_trains_at_once():
     softplus = ts.elementwise("softplus", lambda x: sympy.log(1 + sympy.exp(x)))
     ts.Graph().as_default()
-    w = ts.Variable([0.5, -1.0])
+    w = ts.Variable(np.array([0.5, -1.0]))
     x = ts.placeholder()
     loss = ts.reduce_sum(ts.square(softplus(w * x) - 1.0))
     train = ts.train.GradientDescentOptimizer(0.1).minimize(loss)

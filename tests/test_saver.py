@@ -18,8 +18,8 @@ def make_model():
     with graph.as_default():
         x = ts.placeholder(ts.float64, shape=(None, 2), name="x")
         with ts.name_scope("layer"):
-            W = ts.Variable([[1.0, -1.0], [0.5, 2.0]], name="W")
-            b = ts.Variable([0.0, 0.1], name="b")
+            W = ts.Variable(np.array([[1.0, -1.0], [0.5, 2.0]]), name="W")
+            b = ts.Variable(np.array([0.0, 0.1]), name="b")
         loss = ts.reduce_sum(ts.square(ts.matmul(x, W) + b))
         train = ts.train.MomentumOptimizer(0.01, 0.9).minimize(loss)
     return graph, x, W, b, train
@@ -42,8 +42,8 @@ def test_save_then_restore_into_a_fresh_session(tmp_path, backend):
     session = trained(graph, x, train, backend=backend)
     saved = values(session, graph)
     path = ts.train.Saver().save(session, tmp_path / "model")
-    assert path == str(tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as archive:  # the file is plain .npz, keyed by Variable names
+    assert path == str(tmp_path / "model")  # the checkpoint prefix, as TensorFlow returns it
+    with np.load(path + ".npz", allow_pickle=False) as archive:  # the file is plain .npz, keyed by Variable names
         assert sorted(archive.files) == sorted(saved)  # optimizer slots included
         for name in saved:
             np.testing.assert_array_equal(archive[name], saved[name])
@@ -172,7 +172,7 @@ def test_save_is_atomic_when_writing_fails(saved, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         ts.train.Saver([W, b]).save(target, path)
     assert open(path, "rb").read() == original  # the old file is intact
-    assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # and no temporary file is left behind
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model.npz"]  # and no temporary file is left behind
 
 
 def test_save_is_atomic_when_interrupted_before_the_replace(saved, tmp_path, monkeypatch):
@@ -186,7 +186,7 @@ def test_save_is_atomic_when_interrupted_before_the_replace(saved, tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         ts.train.Saver([W, b]).save(target, path)
     assert open(path, "rb").read() == original
-    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model.npz"]
 
 
 def test_bad_var_lists():

@@ -29,7 +29,7 @@ def test_lists_and_scalars_are_accepted_as_feeds():
 
 def test_variables_initialise_on_first_use_and_the_initializer_resets_them():
     ts.Graph().as_default()
-    v = ts.Variable([1.0, 2.0])
+    v = ts.Variable(np.array([1.0, 2.0]))
     step = ts.assign(v, v * 10)
     session = ts.Session()
     session.run(step)  # no initializer was run: the tutorial never calls one
@@ -43,7 +43,7 @@ def test_variables_initialise_on_first_use_and_the_initializer_resets_them():
 
 def test_fetched_variable_values_are_copies():
     ts.Graph().as_default()
-    v = ts.Variable([1.0, 2.0])
+    v = ts.Variable(np.array([1.0, 2.0]))
     session = ts.Session()
     value = session.run(v)
     value[0] = 99.0
@@ -134,7 +134,7 @@ def test_compiled_equals_interpreter_with_consumers_at_different_depths():
 
 def test_group_and_train_ops_fetch_as_none():
     ts.Graph().as_default()
-    v = ts.Variable(1.0)
+    v = ts.Variable(np.array(1.0))
     assert ts.Session().run(ts.group(ts.assign(v, 2.0))) is None
 
 

@@ -94,7 +94,7 @@ def test_sigmoid_and_its_gradient_at_plus_minus_800(graph, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_log_of_zero_gives_what_numpy_gives(graph, backend):
     x = ts.placeholder(ts.float64, shape=(None,), name="x")
-    c = ts.constant([1.0, 1.0, 0.0])
+    c = ts.constant(np.array([1.0, 1.0, 0.0]))
     loss = -ts.reduce_sum(c * ts.log(x))
     values = np.array([0.0, 0.5, 0.0])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -114,7 +114,7 @@ def test_log_of_zero_gives_what_numpy_gives(graph, backend):
 # check_numerics ------------------------------------------------------------------------------------------------
 def test_check_numerics_names_the_first_bad_node_and_its_input(graph):
     x = ts.placeholder(ts.float64, shape=(None,), name="x")
-    w = ts.Variable(1.0, name="w")
+    w = ts.Variable(np.array(1.0), name="w")
     logged = ts.log(x, name="log_x")
     loss = ts.reduce_sum(ts.square(logged * w), name="loss")
     train = ts.train.GradientDescentOptimizer(0.1).minimize(loss)
@@ -157,7 +157,7 @@ def test_check_numerics_finds_a_nan_that_a_later_op_hides(graph):
 
 def test_check_numerics_names_a_bad_feed_and_a_bad_variable(graph):
     x = ts.placeholder(ts.float64, shape=(None,), name="x")
-    v = ts.Variable([1.0, np.inf], name="v")
+    v = ts.Variable(np.array([1.0, np.inf]), name="v")
     with pytest.raises(ts.InvalidArgumentError, match=r"placeholder 'x' \(Placeholder\) was fed nan at index \(1,\)"):
         ts.Session().run(x * 2, {x: [1.0, np.nan]}, check_numerics=True)
     with pytest.raises(ts.InvalidArgumentError, match=r"Variable 'v' \(Variable\) holds inf at index \(1,\)"):

@@ -76,7 +76,7 @@ def test_mlp_1000_steps_matches_numpy(backend):
 def test_minimize_uses_the_current_feed_not_an_earlier_run():
     ts.Graph().as_default()
     x = ts.placeholder()
-    w = ts.Variable(1.0)
+    w = ts.Variable(np.array(1.0))
     loss = ts.square(w * x - 1.0)
     train = ts.train.GradientDescentOptimizer(0.1).minimize(loss)
     session = ts.Session()
@@ -88,7 +88,7 @@ def test_minimize_uses_the_current_feed_not_an_earlier_run():
 
 def test_compute_and_apply_gradients_as_in_tensorflow():
     ts.Graph().as_default()
-    w = ts.Variable([1.0, -2.0])
+    w = ts.Variable(np.array([1.0, -2.0]))
     loss = ts.reduce_sum(ts.square(w))
     optimizer = ts.train.GradientDescentOptimizer(0.25)
     grads_and_vars = optimizer.compute_gradients(loss)
@@ -102,7 +102,7 @@ def test_compute_and_apply_gradients_as_in_tensorflow():
 
 def test_var_list_limits_training():
     ts.Graph().as_default()
-    a, b = ts.Variable(1.0), ts.Variable(1.0)
+    a, b = ts.Variable(np.array(1.0)), ts.Variable(np.array(1.0))
     train = ts.train.GradientDescentOptimizer(0.5).minimize(ts.square(a * b), var_list=[a])
     session = ts.Session()
     session.run(train)
@@ -111,7 +111,7 @@ def test_var_list_limits_training():
 
 def test_momentum_matches_its_update_rule():
     ts.Graph().as_default()
-    w = ts.Variable([3.0, -1.0])
+    w = ts.Variable(np.array([3.0, -1.0]))
     target = np.array([0.5, 0.25])
     loss = ts.reduce_sum(ts.square(w - target))
     train = ts.train.MomentumOptimizer(0.1, momentum=0.9).minimize(loss)
@@ -126,7 +126,7 @@ def test_momentum_matches_its_update_rule():
 
 def test_adam_matches_its_update_rule():
     ts.Graph().as_default()
-    w = ts.Variable([3.0, -1.0])
+    w = ts.Variable(np.array([3.0, -1.0]))
     loss = ts.reduce_sum(ts.square(w) * [1.0, 10.0])
     train = ts.train.AdamOptimizer(0.05).minimize(loss)
     session = ts.Session()
@@ -143,7 +143,7 @@ def test_adam_matches_its_update_rule():
 
 def test_assign_ops_and_initializer():
     ts.Graph().as_default()
-    v = ts.Variable([1.0, 2.0])
+    v = ts.Variable(np.array([1.0, 2.0]))
     session = ts.Session()
     np.testing.assert_array_equal(session.run(ts.assign_add(v, [10.0, 10.0])), [11.0, 12.0])
     np.testing.assert_array_equal(session.run(ts.assign_sub(v, 1.0)), [10.0, 11.0])
@@ -154,7 +154,7 @@ def test_assign_ops_and_initializer():
 
 def test_updates_in_one_run_all_read_the_values_the_run_started_with():
     ts.Graph().as_default()
-    a, b = ts.Variable(1.0), ts.Variable(10.0)
+    a, b = ts.Variable(np.array(1.0)), ts.Variable(np.array(10.0))
     swap = ts.group(ts.assign(a, b), ts.assign(b, a))
     session = ts.Session()
     session.run(swap)

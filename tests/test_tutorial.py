@@ -11,8 +11,8 @@ def test_first_example_affine_map():
     ts.Graph().as_default()
 
     # Create variables
-    A = ts.Variable([[1, 0], [0, -1]])
-    b = ts.Variable([1, 1])
+    A = ts.Variable(np.array([[1, 0], [0, -1]]))
+    b = ts.Variable(np.array([1, 1]))
 
     # Create placeholder
     x = ts.placeholder()
@@ -31,7 +31,7 @@ def test_first_example_affine_map():
 def test_graph_bookkeeping_as_the_tutorial_names_it():
     graph = ts.Graph()
     graph.as_default()
-    A = ts.Variable([[1, 0], [0, -1]])
+    A = ts.Variable(np.array([[1, 0], [0, -1]]))
     x = ts.placeholder()
     y = ts.matmul(A, x)
     assert graph.operations == [y]
@@ -44,8 +44,8 @@ def test_graph_bookkeeping_as_the_tutorial_names_it():
 def test_hand_set_perceptron():
     ts.Graph().as_default()
     x = ts.placeholder()
-    w = ts.Variable([1, 1])
-    b = ts.Variable(0)
+    w = ts.Variable(np.array([1, 1]))
+    b = ts.Variable(np.array(0))
     p = ts.sigmoid(ts.add(ts.matmul(w, x), b))
     session = ts.Session()
     value = session.run(p, {x: [3, 2]})
@@ -63,8 +63,8 @@ def test_multiclass_perceptron_and_its_loss():
     ts.Graph().as_default()
     X = ts.placeholder()
     c = ts.placeholder()
-    W = ts.Variable([[1, -1], [1, -1]])
-    b = ts.Variable([0, 0])
+    W = ts.Variable(np.array([[1, -1], [1, -1]]))
+    b = ts.Variable(np.array([0, 0]))
     p = ts.softmax(ts.add(ts.matmul(X, W), b))
     J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p)), axis=1)))
     session = ts.Session()
@@ -96,7 +96,7 @@ def test_custom_op_pattern_with_registered_gradient():
 
     ts.Graph().as_default()
     x = ts.placeholder()
-    w = ts.Variable([0.5, -1.5])
+    w = ts.Variable(np.array([0.5, -1.5]))
     y = cube(ts.multiply(w, x))
     J = ts.reduce_sum(y)
     (grad_w,) = ts.gradients(J, [w])

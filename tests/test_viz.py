@@ -79,7 +79,7 @@ def test_mlp_dot_has_every_node_and_edge_once():
 def test_each_node_kind_has_its_style_and_a_legend():
     m = tutorial_mlp()
     with m["graph"].as_default():
-        k = ts.constant([1.0, 2.0], name="k")
+        k = ts.constant(np.array([1.0, 2.0]), name="k")
         out = m["J"] * k
     nodes, _ = parse_dot(draw(out, loss=m["J"]).source)
     style = {name: nodes[f"n{node.id}"] for name, node in
@@ -148,7 +148,7 @@ def test_large_values_show_shape_and_statistics():
 def test_a_session_gives_its_variables_values():
     graph = ts.Graph()
     with graph.as_default():
-        w = ts.Variable(1.0, name="w")
+        w = ts.Variable(np.array(1.0), name="w")
         step = ts.assign(w, w + 41.0)
     session = ts.Session(graph=graph)
     session.run(step)
@@ -244,7 +244,7 @@ def test_every_diagram_renders_to_svg():
     perceptron = ts.Graph()
     with perceptron.as_default():
         X, c = ts.placeholder(name="X"), ts.placeholder(name="c")
-        W, b = ts.Variable([[1.0, -1.0], [1.0, 2.0]], name="W"), ts.Variable([0.0, 0.5], name="b")
+        W, b = ts.Variable(np.array([[1.0, -1.0], [1.0, 2.0]]), name="W"), ts.Variable(np.array([0.0, 0.5]), name="b")
         J = ts.negative(ts.reduce_sum(ts.multiply(c, ts.log(ts.softmax(ts.add(ts.matmul(X, W), b))))))
     feed = {X: [[1.0, 2.0]], c: [[1.0, 0.0]]}
     for dot in (draw(m["J"]), draw(m["J"], m["feed"]), draw_gradients(m["J"], feed_dict=m["feed"]),

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import sympy
 
-from ..errors import LookupGradientError, ShapeError, describe
+from ..errors import InvalidArgumentError, LookupGradientError, ShapeError, describe
 from ..graph import Constant, Node, as_node, format_shape, get_default_graph
 
 # Gradient functions registered with @RegisterGradient("op_type"), the tutorial's way of extending the library.
@@ -127,7 +127,7 @@ class Operation(Node):
         >>> y = cube(x)
         >>> (dy,) = ts.gradients(y, [x])
         >>> ts.Session().run([y, dy], {x: 2.0})
-        [array(8.), array(12.)]
+        [np.float64(8.0), np.float64(12.0)]
 
     A built-in op also defines ``formula`` (its SymPy expression), ``infer_shape`` and ``gradient`` in the same
     class; see :class:`ElementwiseOp` for the short form of elementwise ops.
@@ -154,14 +154,34 @@ class Operation(Node):
         name = cls.op_type.replace("_", r"\_")
         return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
 
+    # True: the inputs must have one dtype, as TensorFlow demands of arithmetic (float32 + float64 is an error)
+    same_dtype_inputs = False
+
     def __init__(self, input_nodes: Sequence[Any] = (), name: str | None = None):
         graph = next((n.graph for n in input_nodes if isinstance(n, Node)), None) or get_default_graph()
-        inputs = [as_node(value, graph) for value in input_nodes]
+        # a number written in Python takes the dtype of the node it meets (2 * x is float32 when x is)
+        # (next to nodes of unknown dtype, as the tutorial's bare placeholders are, it stays NumPy's float64)
+        nodes = [n for n in input_nodes if isinstance(n, Node)]
+        hint = next((n.dtype for n in nodes if n.dtype is not None), None)
+        inputs = [as_node(value, graph, dtype=hint, literal=not nodes) for value in input_nodes]
         self._prospective_name = graph._unique_name(name or self.default_name)
+        if self.same_dtype_inputs:
+            self._check_same_dtype(inputs)
         self.shape = self.infer_shape(*[n.shape for n in inputs])
         self.dtype = self.infer_dtype(*[n.dtype for n in inputs])
         super().__init__(inputs, name, graph=graph)
         self._expr = None
+
+    def _check_same_dtype(self, inputs: Sequence[Node]) -> None:
+        known = [n for n in inputs if n.dtype is not None]
+        for other in known[1:]:
+            if np.dtype(other.dtype) != np.dtype(known[0].dtype):
+                first, second = known[0], other
+                raise InvalidArgumentError(
+                    f"Op {self.op_type} (node {self.display_name!r}) takes inputs of one dtype, but {first.name!r} is "
+                    f"{np.dtype(first.dtype).name} and {second.name!r} is {np.dtype(second.dtype).name}; convert one "
+                    "with tf.cast."
+                )
 
     # the formula ---------------------------------------------------------------------------------------------------
     @property
@@ -304,6 +324,7 @@ class ElementwiseOp(Operation):
 
     derivative_through_output = False
     floating = False  # True: integer inputs give a float result (log, exp, ...)
+    same_dtype_inputs = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -471,7 +492,8 @@ def elementwise_expr(expr: sympy.Expr, candidates: Sequence[Node], name: str) ->
         from .reduce import fill_like
 
         if all(node.shape == () for node in candidates):
-            return Constant(float(expr), graph=candidates[0].graph, name=name)
+            dtype = next((n.dtype for n in candidates if n.dtype is not None), np.float64)
+            return Constant(np.asarray(float(expr), dtype=dtype), graph=candidates[0].graph, name=name)
         return fill_like(candidates[0], float(expr), name=name)
     return ElementwiseExpr(expr, inputs, name)
 

@@ -28,6 +28,8 @@ class matmul(Operation):
         array([ 2., -1.])
     """
 
+    same_dtype_inputs = True
+
     def __init__(self, a: Any, b: Any, name: str | None = None):
         super().__init__([a, b], name)
 
@@ -122,7 +124,7 @@ class transpose(Operation):
     Example:
         >>> import symslow as ts
         >>> _ = ts.Graph().as_default()
-        >>> ts.Session().run(ts.transpose(ts.constant([[1, 2, 3]])))
+        >>> ts.Session().run(ts.transpose(ts.constant([[1, 2, 3]], dtype=ts.int64)))
         array([[1],
                [2],
                [3]])
@@ -242,3 +244,70 @@ class reshape_like(Operation):
 
     def compute(self, x, like):
         return np.reshape(x, np.shape(like))
+
+
+class matrix_inverse(Operation):
+    """The inverse of a square matrix (of each, for a batch ``(..., n, n)``); ``adjoint`` inverts the transpose.
+
+    The gradient is ``-A⁻ᵀ g A⁻ᵀ``, written through the op's output (for a matrix; not yet for a batch).
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> tf.Session().run(tf.matrix_inverse(tf.constant([[2.0, 0.0], [0.0, 4.0]])))
+        array([[0.5 , 0.  ],
+               [0.  , 0.25]], dtype=float32)
+    """
+
+    def __new__(cls, input: Any = None, adjoint: bool = False, name: str | None = None):
+        if adjoint:  # inv(Aᵀ) = inv(A)ᵀ
+            inverse = matrix_inverse(input)
+            rank = 2 if inverse.shape is None else len(inverse.shape)  # unknown: a matrix (checked when run)
+            perm = (*range(rank - 2), rank - 1, rank - 2) if rank >= 2 else None
+            return transpose(inverse, perm, name=name or "matrix_inverse")
+        return super().__new__(cls)
+
+    def __init__(self, input: Any = None, adjoint: bool = False, name: str | None = None):
+        super().__init__([input], name)  # (adjoint=True never gets here: __new__ returned a transpose)
+
+    def infer_shape(self, shape):
+        if shape is None:
+            return None
+        if len(shape) < 2 or None not in shape[-2:] and shape[-1] != shape[-2]:
+            raise self.shape_error(f"takes square matrices (shape (..., n, n)), got shape {format_shape(shape)}.")
+        return shape
+
+    def infer_dtype(self, dtype):
+        from .base import result_dtype
+
+        return result_dtype(dtype, floating=True)
+
+    def formula(self, x):
+        return self.function_for()(x)
+
+    @staticmethod
+    def print_code(printer, x):
+        return call(printer, "linalg.inv", x)
+
+    @staticmethod
+    def print_latex(printer, x):
+        return rf"\left({x}\right)^{{-1}}" if not x.isalnum() else f"{x}^{{-1}}"
+
+    def gradient(self, grad, index):
+        from .elementwise import negative
+
+        if self.shape is not None and len(self.shape) != 2:
+            raise NotImplementedError(
+                f"The gradient of matrix_inverse {self.name!r} is defined for a matrix, not a batch of shape "
+                f"{format_shape(self.shape)}."
+            )
+        inverse_t = transpose(self, (1, 0))  # a matrix (checked when run where the rank is unknown)
+        return negative(matmul(matmul(inverse_t, grad), inverse_t))
+
+    def compute(self, x):
+        try:
+            return np.linalg.inv(x)
+        except np.linalg.LinAlgError as error:
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError(f"Op matrix_inverse (node {self.name!r}): input is not invertible ({error}).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sympy
 
 from ..graph import Node, as_node
@@ -19,14 +20,15 @@ def normalize_axis(axis: Any, rank: int | None, op: Operation) -> tuple[int, ...
     """``None`` (all axes) or a sorted tuple of axes, non-negative when the rank is known."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    if not all(isinstance(a, int) for a in axes):
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
         raise op.shape_error(f"axis must be None, an int or a tuple of ints, not {axis!r}.")
+    axes = tuple(int(a) for a in axes)
     if rank is not None:
         for a in axes:
-            if not -rank <= a < rank:
+            if not -rank <= a < max(rank, 1):
                 raise op.shape_error(f"axis {a} is out of range for an input of rank {rank}.")
-        axes = tuple(sorted(a % rank for a in axes))
+        axes = tuple(sorted(a % max(rank, 1) for a in axes))
     if len(set(axes)) != len(axes):
         raise op.shape_error(f"axis {axis!r} repeats an axis.")
     return axes
@@ -44,20 +46,30 @@ def reduced_shape(shape, axis, keepdims):
     return tuple((1 if keepdims else None) if i in axis else d for i, d in enumerate(shape) if keepdims or i not in axis)
 
 
-class reduce_sum(Operation):
-    """Sum over ``axis`` (None: all axes; an int; a tuple), keeping the reduced axes as size 1 if ``keepdims``.
+def tf1_alias(op_name: str, name: str, value: Any, old_name: str, old_value: Any) -> Any:
+    """The value of an argument TensorFlow 1 also spells by an older name (``keep_dims`` for ``keepdims``)."""
+    if old_value is None:
+        return value
+    if value is not None:
+        raise ValueError(f"{op_name}: cannot specify both {name!r} and {old_name!r} (its old name).")
+    return old_value
 
-    Example:
-        >>> import symslow as ts
-        >>> _ = ts.Graph().as_default()
-        >>> x = ts.constant([[1.0, 2.0], [3.0, 4.0]])
-        >>> ts.Session().run([ts.reduce_sum(x), ts.reduce_sum(x, axis=1), ts.reduce_sum(x, 0, keepdims=True)])
-        [array(10.), array([3., 7.]), array([[4., 6.]])]
+
+class Reduction(Operation):
+    """A reduction over ``axis`` by one NumPy function (``numpy_function``), keeping size-1 axes if ``keepdims``.
+
+    ``axis`` is None (all axes), an int or a tuple; TensorFlow 1's old names ``reduction_indices`` and
+    ``keep_dims`` are accepted beside ``axis`` and ``keepdims``.
     """
 
-    def __init__(self, x: Any, axis: Any = None, keepdims: bool = False, name: str | None = None):
+    numpy_function = "sum"
+
+    def __init__(self, input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
+                 reduction_indices: Any = None, keep_dims: Any = None):
+        axis = tf1_alias(self.op_type, "axis", axis, "reduction_indices", reduction_indices)
+        keepdims = tf1_alias(self.op_type, "keepdims", keepdims, "keep_dims", keep_dims)
         self.axis_argument, self.keepdims = axis, bool(keepdims)
-        super().__init__([x], name)
+        super().__init__([input_tensor], name)
         shape = self.input_nodes[0].shape
         self.axis = normalize_axis(axis, None if shape is None else len(shape), self)
 
@@ -68,15 +80,39 @@ class reduce_sum(Operation):
     def formula(self, x):
         return self.function_for(axis=self.axis, keepdims=self.keepdims)(x)
 
-    @staticmethod
-    def print_code(printer, x, axis, keepdims):
-        return call(printer, "sum", x, f"axis={axis!r}", f"keepdims={keepdims}") if keepdims else (
-            call(printer, "sum", x, f"axis={axis!r}") if axis is not None else call(printer, "sum", x))
+    @classmethod
+    def print_code(cls, printer, x, axis, keepdims):
+        name = cls.numpy_function
+        return call(printer, name, x, f"axis={axis!r}", f"keepdims={keepdims}") if keepdims else (
+            call(printer, name, x, f"axis={axis!r}") if axis is not None else call(printer, name, x))
+
+    def compute(self, x):
+        return getattr(np, self.numpy_function)(x, axis=self.axis, keepdims=self.keepdims)
+
+
+def _latex_reduction(symbol: str, x: str, axis) -> str:
+    index = "" if axis is None else "_{" + ",".join("ijklmn"[a] if 0 <= a < 6 else str(a) for a in axis) + "}"
+    plain = x.replace("_", "").replace("{", "").replace("}", "").isalnum()
+    return rf"{symbol}{index} {x}" if plain else rf"{symbol}{index} \left({x}\right)"
+
+
+class reduce_sum(Reduction):
+    """Sum over ``axis`` (None: all axes; an int; a tuple), keeping the reduced axes as size 1 if ``keepdims``.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> ts.Session().run([ts.reduce_sum(x), ts.reduce_sum(x, axis=1), ts.reduce_sum(x, 0, keepdims=True)])
+        [np.float32(10.0), array([3., 7.], dtype=float32), array([[4., 6.]], dtype=float32)]
+        >>> ts.Session().run(ts.reduce_sum(x, reduction_indices=[1], keep_dims=True))  # TensorFlow 1's old names
+        array([[3.],
+               [7.]], dtype=float32)
+    """
 
     @staticmethod
     def print_latex(printer, x, axis, keepdims):
-        index = "" if axis is None else "_{" + ",".join("ijklmn"[a] if 0 <= a < 6 else str(a) for a in axis) + "}"
-        return rf"\sum{index} {x}" if x.replace("_", "").replace("{", "").replace("}", "").isalnum() else rf"\sum{index} \left({x}\right)"
+        return _latex_reduction(r"\sum", x, axis)
 
     def formula_for_shapes(self, shape):
         if not shape:
@@ -87,11 +123,6 @@ class reduce_sum(Operation):
 
     def gradient(self, grad, index):
         return broadcast_like(grad, self.input_nodes[0], axis=None if self.keepdims else self.axis)
-
-    def compute(self, x):
-        import numpy as np
-
-        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
 
 
 class count(Operation):
@@ -105,7 +136,7 @@ class count(Operation):
         return ()
 
     def infer_dtype(self, dtype):
-        return result_dtype(float)
+        return dtype if dtype is not None and np.dtype(dtype).kind == "f" else result_dtype(float)
 
     def formula(self, x):
         return self.function_for(axis=self.axis)(x)
@@ -133,8 +164,12 @@ class count(Operation):
         return float(runtime.count(x, self.axis))
 
 
-def reduce_mean(x: Any, axis: Any = None, keepdims: bool = False, name: str | None = None) -> Node:
+def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
+                reduction_indices: Any = None, keep_dims: Any = None) -> Node:
     """Mean over ``axis``: a sum divided by the number of elements summed (made of primitives).
+
+    Takes TensorFlow 1's old names ``reduction_indices`` and ``keep_dims`` too. A floating input keeps its dtype
+    (the mean of float32 values is float32); integers give a float64 mean.
 
     Example:
         >>> import symslow as ts
@@ -142,18 +177,23 @@ def reduce_mean(x: Any, axis: Any = None, keepdims: bool = False, name: str | No
         >>> x = ts.placeholder(name="x")
         >>> ts.Session().run(ts.reduce_mean(x, axis=0), {x: [[1, 2], [3, 6]]})
         array([2., 4.])
+        >>> ts.Session().run(ts.reduce_mean(x, reduction_indices=1, keep_dims=True), {x: [[1, 2], [3, 6]]})
+        array([[1.5],
+               [4.5]])
     """
     from .elementwise import divide
 
-    x = as_node(x)
-    total = reduce_sum(x, axis=axis, keepdims=keepdims)
+    x = as_node(input_tensor)
+    total = reduce_sum(x, axis=axis, keepdims=keepdims, reduction_indices=reduction_indices, keep_dims=keep_dims)
     axes = total.axis
     sizes = x.shape if axes is None or x.shape is None else [x.shape[a] for a in axes]
     if sizes is not None and None not in sizes and all(a >= 0 for a in axes or ()):
         n = 1
         for size in sizes:
             n *= size
-        return divide(total, float(n), name=name or "reduce_mean")
+        floating = x.dtype is not None and np.dtype(x.dtype).kind == "f"
+        divisor = as_node(np.asarray(n, dtype=x.dtype if floating else np.float64), x.graph)
+        return divide(total, divisor, name=name or "reduce_mean")
     return divide(total, count(x, axes), name=name or "reduce_mean")
 
 
@@ -296,7 +336,7 @@ def sum_to(g: Node, like: Node, plan: tuple | None = None) -> Node:
 
 
 class fill_like(Operation):
-    """An array of the shape of ``like`` filled with ``value`` (``ones_like``, ``zeros_like``)."""
+    """An array of the shape and dtype of ``like`` filled with ``value`` (``ones_like``, ``zeros_like``)."""
 
     def __init__(self, like: Node, value: float, name: str | None = None):
         self.value = float(value)
@@ -306,14 +346,14 @@ class fill_like(Operation):
         return shape
 
     def infer_dtype(self, dtype):
-        return result_dtype(dtype, float)
+        return result_dtype(dtype)
 
     def formula(self, like):
         return self.function_for(value=self.value)(like)
 
     @staticmethod
     def print_code(printer, like, value):
-        return call(printer, "full", call(printer, "shape", like), repr(value))
+        return call(printer, "full_like", like, repr(value))
 
     @staticmethod
     def print_latex(printer, like, value):
@@ -325,14 +365,28 @@ class fill_like(Operation):
     def compute(self, like):
         import numpy as np
 
-        return np.full(np.shape(like), self.value)
+        return np.full_like(like, self.value)
 
 
-def ones_like(x: Any, name: str | None = None) -> Node:
-    """Ones in the shape of ``x``."""
-    return fill_like(as_node(x), 1.0, name=name or "ones_like")
+def _like(x: Any, dtype: Any) -> Node:
+    from .compare import cast
+
+    x = as_node(x)
+    return x if dtype is None else cast(x, dtype)
 
 
-def zeros_like(x: Any, name: str | None = None) -> Node:
-    """Zeros in the shape of ``x``."""
-    return fill_like(as_node(x), 0.0, name=name or "zeros_like")
+def ones_like(x: Any, dtype: Any = None, name: str | None = None, optimize: bool = True) -> Node:
+    """Ones in the shape of ``x``, of its dtype unless ``dtype`` says otherwise.
+
+    Example:
+        >>> import numpy as np, symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> tf.Session().run(tf.ones_like(tf.constant([[1, 2, 3]])))
+        array([[1, 1, 1]], dtype=int32)
+    """
+    return fill_like(_like(x, dtype), 1.0, name=name or "ones_like")
+
+
+def zeros_like(x: Any, dtype: Any = None, name: str | None = None, optimize: bool = True) -> Node:
+    """Zeros in the shape of ``x``, of its dtype unless ``dtype`` says otherwise."""
+    return fill_like(_like(x, dtype), 0.0, name=name or "zeros_like")

@@ -3,37 +3,52 @@
 A run computes every new value from the values the Variables had when the run began, and changes the Variables
 only once the whole run has succeeded: a failed run changes nothing, and the order of assignments in one run does
 not matter.
+
+``Variable.assign``, ``Variable.assign_add`` and ``Variable.assign_sub`` are the functions at the end of this
+module (:func:`variable_assign` and friends), installed as methods of :class:`~symslow.graph.Variable`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import sympy
+
 from ..errors import InvalidArgumentError, describe
-from ..graph import Node, Variable, as_node, format_shape
-from .base import Operation
+from ..graph import Constant, Node, Variable, as_node, format_shape
+from .base import Operation, call
 
 
 class assign(Operation):
     """Set Variable ``ref`` to ``value`` when the run succeeds; the node's value is the new value.
+
+    ``value`` has the Variable's shape, or is a scalar (then every element gets it). ``validate_shape`` and
+    ``use_locking`` are TensorFlow 1's arguments, accepted and ignored (a Variable never changes shape here, and
+    runs commit their updates atomically).
 
     Example:
         >>> import symslow as ts
         >>> _ = ts.Graph().as_default()
         >>> v = ts.Variable(1.0, name="v")
         >>> session = ts.Session()
-        >>> session.run(ts.assign(v, v * 3))
-        array(3.)
-        >>> session.run(v)
-        array(3.)
+        >>> float(session.run(ts.assign(v, v * 3)))
+        3.0
+        >>> float(session.run(v))
+        3.0
+        >>> float(session.run(ts.assign(v, 5.0)))
+        5.0
     """
 
     op_type = "Assign"
     default_name = "Assign"
 
-    def __init__(self, ref: Variable, value: Any, name: str | None = None):
+    def __init__(self, ref: Variable, value: Any, validate_shape: Any = None, use_locking: Any = None,
+                 name: str | None = None):
         if not isinstance(ref, Variable):
             raise InvalidArgumentError(f"assign: the target must be a Variable, not {ref!r}.")
+        if not isinstance(value, Node):
+            value = Constant(value, dtype=ref.dtype if _fits(value, ref.dtype) else None, graph=ref.graph)
         super().__init__([ref, value], name)
 
     @property
@@ -55,26 +70,89 @@ class assign(Operation):
         return ref_shape
 
     def infer_dtype(self, ref_dtype, value_dtype):
+        ref_kind = np.dtype(ref_dtype).kind
+        if value_dtype is not None and ref_kind in "iub" and np.dtype(value_dtype).kind in "fc":
+            raise InvalidArgumentError(
+                f"Op {self.op_type} (node {self.display_name!r}): cannot assign a value of dtype "
+                f"{np.dtype(value_dtype).name} to Variable of dtype {np.dtype(ref_dtype).name}."
+            )
         return ref_dtype
 
     def formula(self, ref, value):
+        # The new value has the Variable's shape: a scalar (a number once the compiler has folded it, printed as a
+        # Python float) is broadcast to it, and so is any value whose static shape is not exactly the Variable's.
+        value_node = self.input_nodes[1]
+        if value_node.shape == self.ref.shape and self.ref.shape != () and not isinstance(value, sympy.Number):
+            return value
+        return self.function_for(shape=tuple(int(d) for d in self.ref.shape))(ref, value)  # diagrams: ref ← value
+
+    @staticmethod
+    def print_code(printer, ref, value, shape):
+        return call(printer, "broadcast_to", value, repr(shape))
+
+    @staticmethod
+    def print_latex(printer, ref, value, shape):
         return value
 
     def gradient(self, grad, index):
         return None
 
     def compute(self, ref, value):
-        return value
+        # the Variable's dtype and shape, as TensorFlow converts an assigned value to its Variable's dtype
+        return np.array(np.broadcast_to(value, np.shape(ref)), dtype=self.dtype)
 
 
-def assign_add(ref: Variable, delta: Any, name: str | None = None) -> assign:
-    """Add ``delta`` to Variable ``ref`` (an ``assign`` of ``ref + delta``)."""
-    return assign(ref, ref + as_node(delta, ref.graph), name=name or "AssignAdd")
+def _fits(value: Any, dtype) -> bool:
+    """Whether a Python or NumPy value converts to ``dtype`` without losing its kind (2.0 to an int32 does not)."""
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (ValueError, TypeError):  # ragged lists: the constant names the problem
+        return False
+    target = np.dtype(dtype).kind
+    return kind in "biu" or (kind == "f" and target in "fc") or (kind == "c" and target == "c")
 
 
-def assign_sub(ref: Variable, delta: Any, name: str | None = None) -> assign:
-    """Subtract ``delta`` from Variable ``ref`` (an ``assign`` of ``ref - delta``)."""
-    return assign(ref, ref - as_node(delta, ref.graph), name=name or "AssignSub")
+def assign_add(ref: Variable, value: Any = None, use_locking: Any = None, name: str | None = None, *,
+               delta: Any = None) -> assign:
+    """Add ``value`` to Variable ``ref``: an ``assign`` of ``ref + value`` (TensorFlow 1's ``tf.assign_add``).
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> step = tf.Variable(0, name="step")
+        >>> sess = tf.Session()
+        >>> for _ in range(3):
+        ...     _ = sess.run(tf.assign_add(step, 1))
+        >>> int(sess.run(step))
+        3
+    """
+    return _update(ref, value, delta, "assign_add", lambda r, d: r + d, name or "AssignAdd")
+
+
+def assign_sub(ref: Variable, value: Any = None, use_locking: Any = None, name: str | None = None, *,
+               delta: Any = None) -> assign:
+    """Subtract ``value`` from Variable ``ref``: an ``assign`` of ``ref - value`` (TensorFlow 1's ``tf.assign_sub``).
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> w = tf.Variable([1.0, 2.0], name="w")
+        >>> tf.Session().run(tf.assign_sub(w, [0.5, 0.5])).tolist()
+        [0.5, 1.5]
+    """
+    return _update(ref, value, delta, "assign_sub", lambda r, d: r - d, name or "AssignSub")
+
+
+def _update(ref: Any, value: Any, delta: Any, op: str, combine, name: str) -> assign:
+    if not isinstance(ref, Variable):
+        raise InvalidArgumentError(f"{op}: the target must be a Variable, not {ref!r}.")
+    if value is None:
+        value = delta
+    if value is None:
+        raise TypeError(f"{op} takes the Variable and the value to combine with it, e.g. {op}(v, 1).")
+    if not isinstance(value, Node):
+        value = Constant(value, dtype=ref.dtype if _fits(value, ref.dtype) else None, graph=ref.graph)
+    return assign(ref, combine(ref, as_node(value, ref.graph)), name=name)
 
 
 class group(Operation):
@@ -106,3 +184,49 @@ class group(Operation):
 
 def describe_assign(node: assign) -> str:
     return f"{describe(node)} on Variable {node.ref.name!r}"
+
+
+# Variable's methods (graph.py installs them: ``Variable.assign = variable_assign`` and so on) ---------------------
+def variable_assign(self: Variable, value: Any, use_locking: Any = False, name: str | None = None,
+                    read_value: bool = True) -> assign:
+    """``v.assign(value)``: an op setting the Variable to ``value``; running it gives the new value.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> v = tf.Variable(1.0, name="v")
+        >>> from symslow.ops.state import variable_assign
+        >>> float(tf.Session().run(variable_assign(v, 4.0)))  # what v.assign(4.0) calls
+        4.0
+    """
+    return assign(self, value, name=name)
+
+
+def variable_assign_add(self: Variable, delta: Any, use_locking: Any = False, name: str | None = None,
+                        read_value: bool = True) -> assign:
+    """``v.assign_add(delta)``: an op adding ``delta`` to the Variable; running it gives the new value.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> v = tf.Variable(1.0, name="v")
+        >>> from symslow.ops.state import variable_assign_add
+        >>> float(tf.Session().run(variable_assign_add(v, 2.0)))  # what v.assign_add(2.0) calls
+        3.0
+    """
+    return assign_add(self, delta, name=name)
+
+
+def variable_assign_sub(self: Variable, delta: Any, use_locking: Any = False, name: str | None = None,
+                        read_value: bool = True) -> assign:
+    """``v.assign_sub(delta)``: an op subtracting ``delta`` from the Variable; running it gives the new value.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> v = tf.Variable(1.0, name="v")
+        >>> from symslow.ops.state import variable_assign_sub
+        >>> float(tf.Session().run(variable_assign_sub(v, 2.0)))  # what v.assign_sub(2.0) calls
+        -1.0
+    """
+    return assign_sub(self, delta, name=name)

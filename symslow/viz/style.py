@@ -167,8 +167,29 @@ def _op_text(op_type: str, args: list[str], attrs: Mapping[str, Any]) -> str:
         return f"{format_number(attrs['value'])} like {args[0]}"
     if op_type == "Assign":
         return f"{args[0]} ← {args[1]}"
+    shaped = _shape_op_text(op_type, args, attrs)
+    if shaped is not None:
+        return shaped
     shown = [f"{k}={escape(v)}" for k, v in attrs.items() if k not in ("plan",)]
     return f"{escape(op_type)}({', '.join(args + shown)})"
+
+
+def _shape_op_text(op_type: str, args: list[str], attrs: Mapping[str, Any]) -> str | None:
+    """How the movement and indexing ops (symslow.ops.array, composed, indexing) read in a diagram."""
+    from ..ops.array import Part, key_text
+
+    key = attrs.get("key")
+    where = "?" if isinstance(key, Part) else key_text(key) if key is not None else ""
+    texts = {
+        "slice": lambda: f"{args[0]}[{escape(where)}]",
+        "unslice": lambda: f"{args[0]} into zeros like {args[1]}",
+        "pad": lambda: f"pad({args[0]})",
+        "concat": lambda: f"concat({', '.join(args)}; axis={attrs.get('axis')})",
+        "gather": lambda: f"{args[0]}[{args[1]}]",
+        "gather_vjp": lambda: f"scatter-add({args[0]} at {args[1]})",
+    }
+    text = texts.get(op_type)
+    return text() if text is not None else None
 
 
 class HtmlFormulaPrinter(StrPrinter):

@@ -1,0 +1,92 @@
+"""More of TensorFlow 1's reductions: reduce_max, reduce_min, reduce_prod (the sum and mean are in reduce.py).
+
+Their gradients are made of ordinary nodes: the maximum's goes to the elements equal to it (split evenly between
+ties, as TensorFlow does), the product's is the product of the other elements, written so that zeros do no harm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Node
+from .base import elementwise_expr
+from .compare import cast, equal, where
+from .reduce import Reduction, _latex_reduction, broadcast_like, reduce_sum
+
+
+class reduce_max(Reduction):
+    """Maximum over ``axis``; the gradient goes to the elements equal to the maximum, split evenly between ties.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> x = tf.placeholder(tf.float64, name="x")
+        >>> (dx,) = tf.gradients(tf.reduce_max(x, axis=1), [x])
+        >>> tf.Session().run([tf.reduce_max(x, axis=1), dx], {x: [[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]})
+        [array([3., 2.]), array([[0. , 0.5, 0.5],
+               [1. , 0. , 0. ]])]
+    """
+
+    numpy_function = "max"
+    latex_symbol = r"\max"
+
+    @classmethod
+    def print_latex(cls, printer, x, axis, keepdims):
+        return _latex_reduction(cls.latex_symbol, x, axis)
+
+    def gradient(self, grad, index):
+        x = self.input_nodes[0]
+        expand = None if self.keepdims else self.axis
+        hits = cast(equal(x, broadcast_like(self, x, axis=expand)), _float_dtype(x))
+        ties = reduce_sum(hits, axis=self.axis, keepdims=True)
+        g = broadcast_like(grad, x, axis=expand)
+        return elementwise_expr(hits.symbol * g.symbol / ties.symbol, [hits, g, ties], f"{self.op_type}_grad")
+
+
+class reduce_min(reduce_max):
+    """Minimum over ``axis``; the gradient goes to the elements equal to the minimum, split evenly between ties.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> tf.Session().run(tf.reduce_min(tf.constant([[1.0, 3.0], [2.0, 0.0]]), reduction_indices=0))
+        array([1., 0.], dtype=float32)
+    """
+
+    numpy_function = "min"
+    latex_symbol = r"\min"
+
+
+class reduce_prod(Reduction):
+    """Product over ``axis``; its gradient is the product of the other elements, also where some are zero.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> x = tf.placeholder(tf.float64, name="x")
+        >>> (dx,) = tf.gradients(tf.reduce_prod(x), [x])
+        >>> tf.Session().run([tf.reduce_prod(x), dx], {x: [2.0, 3.0, 0.0]})
+        [np.float64(0.0), array([0., 0., 6.])]
+    """
+
+    numpy_function = "prod"
+
+    @staticmethod
+    def print_latex(printer, x, axis, keepdims):
+        return _latex_reduction(r"\prod", x, axis)
+
+    def gradient(self, grad, index):
+        # Π of the others: p / x_i without zeros; with one zero only its own position; with two or more, none
+        x = self.input_nodes[0]
+        dtype = _float_dtype(x)
+        zero = cast(equal(x, 0.0), dtype)
+        nonzero = where(equal(x, 0.0), 1.0, x)
+        product = reduce_prod(nonzero, axis=self.axis, keepdims=True)
+        zeros = reduce_sum(zero, axis=self.axis, keepdims=True)
+        others = where(equal(zeros, 0.0), product / nonzero, where(equal(zeros, 1.0), zero * product, 0.0))
+        return broadcast_like(grad, x, axis=None if self.keepdims else self.axis) * others
+
+
+def _float_dtype(x: Node):
+    """The floating dtype a gradient through ``x`` computes in: ``x``'s own when it is floating, else float64."""
+    return x.dtype if x.dtype is not None and np.dtype(x.dtype).kind == "f" else np.float64
