@@ -623,23 +623,34 @@ class Variable(Node):
         """The Variable itself, read in a run (TensorFlow 1's ``Variable.value()``)."""
         return self
 
-    def assign(self, value, use_locking=False, name=None, read_value=True) -> "Node":
-        """``tf.assign(self, value)``: an op setting the Variable to ``value`` when the run succeeds."""
-        from .ops.state import variable_assign
+    def assign(self, value: Any, use_locking: bool = False, name: str | None = None, read_value: bool = True) -> "Node":
+        """``tf.assign(self, value)``: an op setting the Variable to ``value``; running it gives the new value.
 
-        return variable_assign(self, value, use_locking, name, read_value)
+        Example:
+            >>> import symslow as tf
+            >>> _ = tf.Graph().as_default()
+            >>> v = tf.Variable(1.0, name="v")
+            >>> sess = tf.Session()
+            >>> sess.run(v.assign(4.0)), sess.run(v.assign_add(2.0)), sess.run(v.assign_sub(0.5))
+            (np.float32(4.0), np.float32(6.0), np.float32(5.5))
+        """
+        from .ops.state import assign
 
-    def assign_add(self, delta, use_locking=False, name=None, read_value=True) -> "Node":
+        return assign(self, value, name=name)
+
+    def assign_add(self, delta: Any, use_locking: bool = False, name: str | None = None,
+                   read_value: bool = True) -> "Node":
         """``tf.assign_add(self, delta)``."""
-        from .ops.state import variable_assign_add
+        from .ops.state import assign_add
 
-        return variable_assign_add(self, delta, use_locking, name, read_value)
+        return assign_add(self, delta, name=name)
 
-    def assign_sub(self, delta, use_locking=False, name=None, read_value=True) -> "Node":
+    def assign_sub(self, delta: Any, use_locking: bool = False, name: str | None = None,
+                   read_value: bool = True) -> "Node":
         """``tf.assign_sub(self, delta)``."""
-        from .ops.state import variable_assign_sub
+        from .ops.state import assign_sub
 
-        return variable_assign_sub(self, delta, use_locking, name, read_value)
+        return assign_sub(self, delta, name=name)
 
 
 class Constant(Node):

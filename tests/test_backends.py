@@ -80,12 +80,16 @@ def test_op_value_and_gradient(name, builder, reference, values, static_shapes, 
     inputs = [ts.placeholder(ts.float64, shape=v.shape if static_shapes else None, name=f"in{i}")
               for i, v in enumerate(values)]
     y = builder(*inputs)
-    session = ts.Session(backend=backend)
+    value = check_value_and_gradient(name, ts.Session(backend=backend), y, inputs, values, reference)
+    assert isinstance(value, (np.ndarray, np.generic))  # a 0-d result is a NumPy scalar, as in TensorFlow
+
+
+def check_value_and_gradient(name, session, y, inputs, values, reference):
+    """``y``'s value against ``reference`` (to 1e-12) and its gradients against central finite differences of the
+    reference, each input in turn (a weighted sum makes every element count); returns the value."""
     feed = dict(zip(inputs, values))
     value = session.run(y, feed)
-    assert isinstance(value, (np.ndarray, np.generic))  # a 0-d result is a NumPy scalar, as in TensorFlow
     np.testing.assert_allclose(value, reference(*values), rtol=1e-12, atol=1e-14)
-
     weights = np.random.default_rng(len(name)).uniform(0.5, 1.5, np.shape(reference(*values)))
     grads = session.run(ts.gradients(ts.reduce_sum(y * weights), inputs), feed)
     for i, (x, grad) in enumerate(zip(values, grads)):
@@ -96,6 +100,7 @@ def test_op_value_and_gradient(name, builder, reference, values, static_shapes, 
 
         assert np.shape(grad) == np.shape(x)
         np.testing.assert_allclose(grad, numeric_gradient(f, x), rtol=1e-6, atol=1e-8, err_msg=f"input {i} of {name}")
+    return value
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -11,7 +11,7 @@ import pytest
 
 import symslow as tf
 from symslow.testing import numeric_gradient
-from test_backends import BACKENDS, WITH_INTERPRETER, _numpy_in_cupys_place  # noqa: F401  (the autouse fixture)
+from test_backends import WITH_INTERPRETER, _numpy_in_cupys_place, check_value_and_gradient  # noqa: F401
 
 rng = np.random.default_rng(11)
 ANY = lambda *shape: rng.uniform(-2.0, 2.0, shape)  # noqa: E731
@@ -107,20 +107,7 @@ def test_value_and_gradient(name, builder, reference, values, static_shapes, bac
     expected = reference(*values)
     if static_shapes:
         assert tuple(y.shape) == expected.shape
-    session = tf.Session(backend=backend)
-    feed = dict(zip(inputs, values))
-    np.testing.assert_allclose(session.run(y, feed), expected, rtol=1e-12, atol=1e-14)
-
-    weights = np.random.default_rng(len(name)).uniform(0.5, 1.5, np.shape(expected))
-    grads = session.run(tf.gradients(tf.reduce_sum(y * weights), inputs), feed)
-    for i, (x, grad) in enumerate(zip(values, grads)):
-        def f(v, i=i):
-            args = list(values)
-            args[i] = v
-            return float(np.sum(reference(*args) * weights))
-
-        assert np.shape(grad) == np.shape(x)
-        np.testing.assert_allclose(grad, numeric_gradient(f, x), rtol=1e-6, atol=1e-8, err_msg=f"input {i} of {name}")
+    check_value_and_gradient(name, tf.Session(backend=backend), y, inputs, values, reference)
 
 
 # second derivatives: the gradient of a slice's gradient (a pad) is a slice, of a gather's (a scatter-add) a gather

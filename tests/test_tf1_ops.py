@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import symslow as tf
-from symslow.testing import numeric_gradient
-from test_backends import BACKENDS, WITH_INTERPRETER, _numpy_in_cupys_place  # noqa: F401  (the autouse fixture)
+from test_backends import BACKENDS, WITH_INTERPRETER, _numpy_in_cupys_place, check_value_and_gradient  # noqa: F401
 
 rng = np.random.default_rng(7)
 ANY = lambda *shape: rng.uniform(-2.0, 2.0, shape)  # noqa: E731
@@ -103,22 +102,8 @@ def test_op_value_and_gradient(name, builder, reference, values, static_shapes, 
     inputs = [tf.placeholder(tf.float64, shape=v.shape if static_shapes else None, name=f"in{i}")
               for i, v in enumerate(values)]
     y = builder(*inputs)
-    session = tf.Session(backend=backend)
-    feed = dict(zip(inputs, values))
-    value = session.run(y, feed)
-    np.testing.assert_allclose(value, reference(*values), rtol=1e-12, atol=1e-14)
+    value = check_value_and_gradient(name, tf.Session(backend=backend), y, inputs, values, reference)
     assert np.asarray(value).dtype == np.float64
-
-    weights = np.random.default_rng(len(name)).uniform(0.5, 1.5, np.shape(reference(*values)))
-    grads = session.run(tf.gradients(tf.reduce_sum(y * weights), inputs), feed)
-    for i, (x, grad) in enumerate(zip(values, grads)):
-        def f(v, i=i):
-            args = list(values)
-            args[i] = v
-            return float(np.sum(reference(*args) * weights))
-
-        assert np.shape(grad) == np.shape(x)
-        np.testing.assert_allclose(grad, numeric_gradient(f, x), rtol=1e-6, atol=1e-8, err_msg=f"input {i} of {name}")
 
 
 @pytest.mark.parametrize("backend", WITH_INTERPRETER)

@@ -4,8 +4,7 @@ A run computes every new value from the values the Variables had when the run be
 only once the whole run has succeeded: a failed run changes nothing, and the order of assignments in one run does
 not matter.
 
-``Variable.assign``, ``Variable.assign_add`` and ``Variable.assign_sub`` are the functions at the end of this
-module (:func:`variable_assign` and friends), installed as methods of :class:`~symslow.graph.Variable`.
+``Variable.assign``, ``Variable.assign_add`` and ``Variable.assign_sub`` build these ops too.
 """
 
 from __future__ import annotations
@@ -184,49 +183,3 @@ class group(Operation):
 
 def describe_assign(node: assign) -> str:
     return f"{describe(node)} on Variable {node.ref.name!r}"
-
-
-# Variable's methods (graph.py installs them: ``Variable.assign = variable_assign`` and so on) ---------------------
-def variable_assign(self: Variable, value: Any, use_locking: Any = False, name: str | None = None,
-                    read_value: bool = True) -> assign:
-    """``v.assign(value)``: an op setting the Variable to ``value``; running it gives the new value.
-
-    Example:
-        >>> import symslow as tf
-        >>> _ = tf.Graph().as_default()
-        >>> v = tf.Variable(1.0, name="v")
-        >>> from symslow.ops.state import variable_assign
-        >>> float(tf.Session().run(variable_assign(v, 4.0)))  # what v.assign(4.0) calls
-        4.0
-    """
-    return assign(self, value, name=name)
-
-
-def variable_assign_add(self: Variable, delta: Any, use_locking: Any = False, name: str | None = None,
-                        read_value: bool = True) -> assign:
-    """``v.assign_add(delta)``: an op adding ``delta`` to the Variable; running it gives the new value.
-
-    Example:
-        >>> import symslow as tf
-        >>> _ = tf.Graph().as_default()
-        >>> v = tf.Variable(1.0, name="v")
-        >>> from symslow.ops.state import variable_assign_add
-        >>> float(tf.Session().run(variable_assign_add(v, 2.0)))  # what v.assign_add(2.0) calls
-        3.0
-    """
-    return assign_add(self, delta, name=name)
-
-
-def variable_assign_sub(self: Variable, delta: Any, use_locking: Any = False, name: str | None = None,
-                        read_value: bool = True) -> assign:
-    """``v.assign_sub(delta)``: an op subtracting ``delta`` from the Variable; running it gives the new value.
-
-    Example:
-        >>> import symslow as tf
-        >>> _ = tf.Graph().as_default()
-        >>> v = tf.Variable(1.0, name="v")
-        >>> from symslow.ops.state import variable_assign_sub
-        >>> float(tf.Session().run(variable_assign_sub(v, 2.0)))  # what v.assign_sub(2.0) calls
-        -1.0
-    """
-    return assign_sub(self, delta, name=name)
