@@ -272,6 +272,6 @@ def merge_all(key: str = SUMMARIES, scope: str | None = None, name: str | None =
     return MergeSummary(found, name, [])
 
 
-from .summary_writer import FileWriter, graph_def  # noqa: E402  (it imports _proto from here)
+from .summary_writer import FileWriter, graph_def  # noqa: E402
 
 __all__ = ["scalar", "histogram", "merge", "merge_all", "FileWriter", "Summary", "Event", "graph_def"]

@@ -77,6 +77,9 @@ def graph_def(graph: Graph | None = None):
     return graph_pb2.GraphDef(node=[_node_def(n) for n in nodes], versions=versions_pb2.VersionDef(producer=1))
 
 
+_graph_def_of = graph_def  # for add_graph, whose argument is called graph_def as in TensorFlow
+
+
 def _summary_bytes(summary: Any) -> bytes:
     """A summary as ``add_summary`` takes it: serialized bytes (what ``sess.run`` gives) or a ``Summary``."""
     if isinstance(summary, np.ndarray) and summary.shape == ():
@@ -157,9 +160,7 @@ class FileWriter:
         if graph_def is None:
             if graph is None:
                 raise ValueError("add_graph needs a graph (sess.graph) or a graph_def.")
-            from .summary import graph_def as make_graph_def
-
-            graph_def = make_graph_def(graph)
+            graph_def = _graph_def_of(graph)
         self.add_event(self._event(global_step, graph_def=graph_def.SerializeToString()))
 
     def flush(self) -> None:
