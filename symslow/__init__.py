@@ -28,15 +28,15 @@ __all__ = []  # each block below adds its names
 from .ops.compare import (arg_max, arg_min, argmax, argmin, cast, equal, greater, greater_equal, less, less_equal,
                           logical_and, logical_not, logical_or, logical_xor, not_equal, reduce_all, reduce_any,
                           to_float, where)
-from .ops.elementwise import (absolute as abs, clip_by_value, cos, log1p, minimum, reciprocal, rsqrt,  # noqa: A004
-                              sign, sin)
+from .ops.elementwise import (absolute as abs, ceil, clip_by_value, cos, floor, log1p, minimum,  # noqa: A004
+                              reciprocal, rsqrt, sign, sin)
 from .ops.reductions import reduce_max, reduce_min, reduce_prod
 
 __all__ += [
     "argmax", "argmin", "arg_max", "arg_min", "cast", "to_float", "equal", "not_equal", "less", "less_equal",
     "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "where",
     "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
-    "abs", "sign", "sin", "cos", "log1p", "minimum", "reciprocal", "rsqrt", "clip_by_value",
+    "abs", "sign", "floor", "ceil", "sin", "cos", "log1p", "minimum", "reciprocal", "rsqrt", "clip_by_value",
 ]
 
 # TensorFlow 1's shape and indexing ops

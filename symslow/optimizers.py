@@ -79,6 +79,17 @@ class Optimizer:
     def _learning_rate(self, value: Any) -> float | Node:
         return self._check("learning_rate", value, low=0.0, node=True)
 
+    def _rate(self, variable: Variable) -> float | Node:
+        """The learning rate for ``variable``: a node of another float dtype (a schedule) cast to the Variable's
+        dtype, as TensorFlow casts it."""
+        rate = self.learning_rate
+        if isinstance(rate, Node) and None not in (rate.dtype, variable.dtype) and \
+                np.dtype(rate.dtype) != np.dtype(variable.dtype):
+            from .ops.compare import cast
+
+            return cast(rate, variable.dtype)
+        return rate
+
     def get_name(self) -> str:
         return self.name
 
@@ -218,7 +229,7 @@ class GradientDescentOptimizer(Optimizer):
         self.learning_rate = self._learning_rate(learning_rate)
 
     def _updates(self, pairs):
-        return [assign(v, v - self.learning_rate * g) for g, v in pairs]
+        return [assign(v, v - self._rate(v) * g) for g, v in pairs]
 
 
 class MomentumOptimizer(Optimizer):
@@ -243,7 +254,7 @@ class MomentumOptimizer(Optimizer):
             accumulation = self._slot(v, "momentum")
             new = self.momentum * accumulation + g
             step = g + self.momentum * new if self.use_nesterov else new
-            updates += [assign(accumulation, new), assign(v, v - self.learning_rate * step)]
+            updates += [assign(accumulation, new), assign(v, v - self._rate(v) * step)]
         return updates
 
 
@@ -285,7 +296,7 @@ class AdamOptimizer(Optimizer):
         for g, v in pairs:
             beta1_power, beta2_power = self._beta_powers(v)
             used[id(beta1_power)] = (beta1_power, beta2_power)
-            rate = self.learning_rate * sqrt(1.0 - beta2_power) / (1.0 - beta1_power)
+            rate = self._rate(v) * sqrt(1.0 - beta2_power) / (1.0 - beta1_power)
             m, s = self._slot(v, "m"), self._slot(v, "v")
             new_m = self.beta1 * m + (1.0 - self.beta1) * g
             new_s = self.beta2 * s + (1.0 - self.beta2) * g * g
@@ -338,7 +349,7 @@ class RMSPropOptimizer(Optimizer):
                 new_mg = self.decay * mg + (1.0 - self.decay) * g
                 updates.append(assign(mg, new_mg))
                 denominator = new_ms - new_mg * new_mg + self.epsilon
-            new_mom = self.momentum * mom + self.learning_rate * g / sqrt(denominator)
+            new_mom = self.momentum * mom + self._rate(v) * g / sqrt(denominator)
             updates += [assign(ms, new_ms), assign(mom, new_mom), assign(v, v - new_mom)]
         return updates
 
@@ -375,5 +386,5 @@ class AdagradOptimizer(Optimizer):
         for g, v in pairs:
             accumulator = self._slot(v, "accumulator", self.initial_accumulator_value)
             new = accumulator + g * g
-            updates += [assign(accumulator, new), assign(v, v - self.learning_rate * g / sqrt(new))]
+            updates += [assign(accumulator, new), assign(v, v - self._rate(v) * g / sqrt(new))]
         return updates

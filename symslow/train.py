@@ -1,6 +1,7 @@
 """TensorFlow 1's ``tf.train``: optimizers, the global step, checkpoints, and the Variables' initializer.
 
-The optimizers live in :mod:`symslow.optimizers` and checkpoints in :mod:`symslow.saver`; this module is the
+The optimizers live in :mod:`symslow.optimizers`, checkpoints in :mod:`symslow.saver` and learning-rate schedules in
+:mod:`symslow.learning_rate_decay`; this module is the
 namespace a TensorFlow 1 program reaches them by (``tf.train.AdamOptimizer``, ``tf.train.Saver``).
 """
 
@@ -15,6 +16,7 @@ from .graph import Graph, Node, Variable, get_default_graph
 from .optimizers import (AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer,
                          RMSPropOptimizer)
 from .variables import global_variables_initializer  # tf.train has it too
+from .learning_rate_decay import exponential_decay, inverse_time_decay, natural_exp_decay, piecewise_constant
 from .saver import CheckpointState, Saver, checkpoint_exists, get_checkpoint_state, latest_checkpoint, \
     update_checkpoint_state
 
@@ -92,4 +94,5 @@ __all__ = [
     "AdagradOptimizer", "Saver", "latest_checkpoint", "get_checkpoint_state", "checkpoint_exists",
     "update_checkpoint_state", "CheckpointState", "get_global_step", "create_global_step",
     "get_or_create_global_step", "global_step", "global_variables_initializer",
+    "exponential_decay", "natural_exp_decay", "inverse_time_decay", "piecewise_constant",
 ]

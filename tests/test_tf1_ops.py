@@ -45,6 +45,8 @@ CONDITION = np.array([[True, False, True], [False, False, True]])
 CASES = [
     ("abs", lambda a: tf.abs(a), np.abs, [AWAY(3, 2)]),
     ("sign", lambda a: tf.sign(a) * a, lambda a: np.sign(a) * a, [AWAY(4)]),
+    ("floor", lambda a: tf.floor(a) * a, lambda a: np.floor(a) * a, [np.array([-1.5, -0.25, 0.5, 1.75, 2.6])]),
+    ("ceil", lambda a: tf.ceil(a) * a, lambda a: np.ceil(a) * a, [np.array([-1.5, -0.25, 0.5, 1.75, 2.6])]),
     ("sin", lambda a: tf.sin(a), np.sin, [ANY(3, 2)]),
     ("cos", lambda a: tf.cos(a), np.cos, [ANY(3, 2)]),
     ("log1p", lambda a: tf.log1p(a), np.log1p, [POS(3, 2) - 0.4]),

@@ -322,3 +322,58 @@ def test_saver_global_step_must_be_an_integer(tmp_path):
             ts.train.Saver().save(session, str(tmp_path / "m"), global_step=1.5)
         assert os.listdir(tmp_path) == []  # nothing written
         assert ts.train.Saver().save(session, str(tmp_path / "m"), global_step=np.int64(3)) == str(tmp_path / "m-3")
+
+
+# -- learning-rate schedules ------------------------------------------------------------------------------------------
+SCHEDULES = {  # name: (schedule built on a global step, its formula in NumPy at step t)
+    "exponential": (lambda step: ts.train.exponential_decay(0.1, step, decay_steps=3, decay_rate=0.5),
+                    lambda t: 0.1 * 0.5 ** (t / 3)),
+    "exponential-staircase": (lambda step: ts.train.exponential_decay(0.1, step, 3, 0.5, staircase=True),
+                              lambda t: 0.1 * 0.5 ** np.floor(t / 3)),
+    "natural-exp": (lambda step: ts.train.natural_exp_decay(0.1, step, decay_steps=2, decay_rate=0.3),
+                    lambda t: 0.1 * np.exp(-0.3 * t / 2)),
+    "inverse-time-staircase": (lambda step: ts.train.inverse_time_decay(0.1, step, 2, 0.5, staircase=True),
+                               lambda t: 0.1 / (1 + 0.5 * np.floor(t / 2))),
+    "piecewise": (lambda step: ts.train.piecewise_constant(step, [2, 5], [0.1, 0.05, 0.01]),
+                  lambda t: 0.1 if t <= 2 else 0.05 if t <= 5 else 0.01),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", list(SCHEDULES))
+@pytest.mark.parametrize("backend", WITH_INTERPRETER)
+def test_a_schedule_sets_the_rate_of_each_step(name, backend, dtype):
+    """Gradient descent with a decaying rate (a float32 rate, as TF makes it from 0.1) on Variables of either dtype."""
+    schedule, rate_at = SCHEDULES[name]
+    graph = ts.Graph()
+    with graph.as_default():
+        w = ts.Variable(W0.astype(dtype), name="w")
+        step = ts.train.get_or_create_global_step()
+        rate = schedule(step)
+        loss = ts.reduce_sum(ts.square(w * C.astype(dtype) - T.astype(dtype)))
+        train = ts.train.GradientDescentOptimizer(rate).minimize(loss, global_step=step)
+    assert rate.dtype == np.float32
+    sess = ts.Session(graph=graph, backend=backend)
+    expected = W0.copy()
+    for t in range(8):
+        np.testing.assert_allclose(sess.run(rate), rate_at(t), rtol=1e-6)
+        sess.run(train)
+        expected = expected - np.float64(np.float32(rate_at(t))) * loss_gradient(expected)
+    assert int(sess.run(step)) == 8
+    got = sess.run(w)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6)  # the rate is float32: about 1e-7 of it is rounding
+
+
+def test_schedules_refuse_what_tensorflow_refuses():
+    graph = ts.Graph()
+    with graph.as_default():
+        step = ts.train.get_or_create_global_step()
+        with pytest.raises(ValueError, match="needs a global_step"):
+            ts.train.exponential_decay(0.1, None, 10, 0.9)
+        with pytest.raises(TypeError, match="learning_rate must be a float.*int32"):
+            ts.train.exponential_decay(1, step, 10, 0.9)
+        with pytest.raises(ValueError, match="one more value than boundaries"):
+            ts.train.piecewise_constant(step, [10, 20], [0.1, 0.01])
+        with pytest.raises(TypeError, match="one dtype"):
+            ts.train.piecewise_constant(step, [10], [0.1, np.float64(0.01)])

@@ -186,6 +186,49 @@ class sign(ElementwiseOp):
         return zeros_like(self.input_nodes[0])
 
 
+class floor(ElementwiseOp):
+    """The largest integer not above x, element-wise; its gradient is zero (TensorFlow gives none).
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> tf.Session().run([tf.floor(tf.constant([-1.5, 0.5, 2.0])), tf.ceil(tf.constant([-1.5, 0.5, 2.0]))])
+        [array([-2.,  0.,  2.], dtype=float32), array([-1.,  1.,  2.], dtype=float32)]
+    """
+
+    floating = True
+
+    def formula(x):
+        return sympy.floor(x)
+
+    @classmethod
+    def derivatives(cls):
+        return [sympy.S.Zero]  # a step function: zero wherever it has a derivative
+
+    def gradient(self, grad, index):
+        from .reduce import zeros_like
+
+        return zeros_like(self.input_nodes[0])
+
+
+class ceil(ElementwiseOp):
+    """The smallest integer not below x, element-wise; its gradient is zero, as :class:`floor`'s."""
+
+    floating = True
+
+    def formula(x):
+        return sympy.ceiling(x)
+
+    @classmethod
+    def derivatives(cls):
+        return [sympy.S.Zero]
+
+    def gradient(self, grad, index):
+        from .reduce import zeros_like
+
+        return zeros_like(self.input_nodes[0])
+
+
 class sin(ElementwiseOp):
     """sin x, element-wise.
 
