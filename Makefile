@@ -5,15 +5,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEMO_OUT ?= demo-output
 comma := ,
 
 .PHONY: demo test docs graphviz chromium clean
 
-$(STAMP): pyproject.toml
+# symslow and its runtime dependencies: all that make demo needs
+$(RUNTIME_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "symslow needs Python 3.10 or newer"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+# and the test and docs tooling
+$(STAMP): $(RUNTIME_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
@@ -33,7 +40,7 @@ graphviz:
 	@$(call apt_need,dot,graphviz,Graphviz (the 'dot' program) is missing. Install it: 'sudo apt-get install graphviz' on Debian/Ubuntu$(comma) 'brew install graphviz' on macOS$(comma) or see https://graphviz.org/download/)
 
 # symslow demo: train the tutorial's MLP; write its plots, graph, gradient graph and every step of backpropagation.
-demo: $(STAMP) graphviz
+demo: $(RUNTIME_STAMP) graphviz
 	MPLBACKEND=Agg $(BIN)/symslow demo --out $(DEMO_OUT)
 	@echo "The demo's files are in $(DEMO_OUT)/; open $(DEMO_OUT)/backprop/index.html to step through backpropagation."
 

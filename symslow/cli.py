@@ -115,9 +115,31 @@ def demo(out: Path, steps: int = 1000, learning_rate: float = 0.03, seed: int = 
     return written
 
 
+def _unwritable(out: Path) -> str | None:
+    """Why files cannot be written into the folder ``out`` (made if missing), or None if they can."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return "it is a file, not a folder"
+    except OSError as error:
+        return error.strerror or str(error)
+    if not out.is_dir():
+        return "it is not a folder"
+    probe = out / ".symslow-write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symslow`` command."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="symslow", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"symslow {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo_parser = commands.add_parser(
         "demo", help="train the tutorial's MLP and write its plots and diagrams",
@@ -139,10 +161,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.steps < 0:
             parser.error("--steps must be 0 or more")
+        problem = _unwritable(Path(args.out))
+        if problem:
+            print(f"symslow demo: cannot write into --out {args.out!r}: {problem}", file=sys.stderr)
+            return 1
         try:
             written = demo(Path(args.out), args.steps, args.learning_rate, args.seed)
         except GraphvizNotFoundError as error:
             print(f"symslow demo: {error}", file=sys.stderr)
+            return 1
+        except OSError as error:  # the disk filled, or the folder was taken away while writing
+            print(f"symslow demo: could not write the demo's files into {args.out!r}: {error}", file=sys.stderr)
             return 1
         print(f"Wrote {len(written)} files into {args.out}:")
         for path, what in written:

@@ -81,3 +81,21 @@ def test_demo_without_graphviz_says_how_to_install(tmp_path):
                           timeout=300)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "apt-get install graphviz" in done.stderr
+
+
+def test_version():
+    import symslow
+
+    done = run(str(SCRIPT), "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"symslow {symslow.__version__}"
+
+
+def test_demo_into_a_path_it_cannot_write_says_why_without_a_traceback(tmp_path):
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("kept")
+    for out, why in ((a_file, "it is a file, not a folder"), (a_file / "sub", "Not a directory")):
+        done = run(str(SCRIPT), "demo", "--out", str(out), "--steps", "0")
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert f"cannot write into --out {str(out)!r}: {why}" in done.stderr
+    assert a_file.read_text() == "kept"
