@@ -33,7 +33,7 @@ import numpy as np
 from .errors import InvalidArgumentError, describe
 from .graph import Node, format_shape, get_default_graph
 from .ops.base import Operation
-from .protos import Event, Summary, _proto
+from .protos import Event, Summary, _proto, tensorboard_module
 
 SUMMARIES = "summaries"  # TensorFlow's tf.GraphKeys.SUMMARIES: the collection merge_all() merges
 
@@ -203,6 +203,136 @@ def histogram(name: str, values: Any, collections: Sequence[str] | None = None, 
     return HistogramSummary([values], f"{family}/{tag}" if family else tag, collections)
 
 
+def _normalized_image(image: np.ndarray) -> np.ndarray:
+    """One float image as uint8, by TensorFlow's documented rule: all values non-negative, the largest becomes 255;
+    any negative, 0 goes to the middle (128) and the largest magnitude to an end. NaN and infinities become red."""
+    finite = np.isfinite(image)
+    values = image[finite]
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if low < 0:
+        largest = max(-low, high)
+        scale, offset = (127.0 / largest if largest > 1e-6 else 0.0), 128.0
+    else:
+        scale, offset = (255.0 / high if high > 1e-6 else 0.0), 0.0
+    pixels = np.clip(np.where(finite, image, 0.0) * scale + offset, 0, 255).astype(np.uint8)
+    bad = ~finite.all(axis=-1)
+    pixels[bad] = np.array([255, 0, 0, 255][:image.shape[-1]] if image.shape[-1] >= 3 else [255], dtype=np.uint8)
+    return pixels
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    """``pixels`` (height x width x 1, 3 or 4 channels of uint8) as a PNG file, encoded by Pillow."""
+    import io
+
+    from PIL import Image
+
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[pixels.shape[-1]]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class ImageSummary(SummaryOp):
+    """The node of :func:`image`: up to ``max_outputs`` images of a batch, PNG-encoded."""
+
+    default_name = "image"
+
+    def __init__(self, inputs, name, collections, max_outputs: int):
+        self.max_outputs = max_outputs
+        super().__init__(inputs, name, collections)
+
+    def infer_shape(self, shape=None):
+        if shape is not None and (len(shape) != 4 or shape[-1] not in (1, 3, 4, None)):
+            raise self.shape_error(
+                f"tf.summary.image takes images of shape [batch, height, width, channels] with 1, 3 or 4 channels, "
+                f"got shape {format_shape(shape)}."
+            )
+        return ()
+
+    def infer_dtype(self, dtype=None):
+        if dtype is not None and np.dtype(dtype) != np.uint8 and np.dtype(dtype).kind != "f":
+            raise InvalidArgumentError(f"Op {self.op_type} (node {self.display_name!r}): tf.summary.image takes float or uint8 images, not "
+                                       f"{np.dtype(dtype).name}; convert them with tf.cast.")
+        return np.bytes_
+
+    def compute(self, images):
+        array = _host(images)
+        self.infer_shape(np.shape(array))
+        summary = _proto("summary_pb2").Summary
+        values = []
+        for i, image in enumerate(array[: self.max_outputs]):
+            pixels = image if array.dtype == np.uint8 else _normalized_image(image.astype(np.float64))
+            tag = f"{self.name}/image" if self.max_outputs == 1 else f"{self.name}/image/{i}"
+            encoded = summary.Image(height=pixels.shape[0], width=pixels.shape[1], colorspace=pixels.shape[2],
+                                    encoded_image_string=_png(pixels))
+            values.append(summary.Value(tag=tag, image=encoded))
+        return _string_scalar(summary(value=values).SerializeToString())
+
+
+def image(name: str, tensor: Any, max_outputs: int = 3, collections: Sequence[str] | None = None,
+          family: str | None = None) -> Node:
+    """A summary of up to ``max_outputs`` images of a batch, for TensorBoard's image dashboard.
+
+    ``tensor`` has shape ``[batch, height, width, channels]`` with 1 (grey), 3 (RGB) or 4 (RGBA) channels. uint8
+    values are kept; floats are scaled one image at a time, as TensorFlow scales them: when all are non-negative
+    the largest becomes 255; otherwise 0 becomes 128 and the largest magnitude 1 or 255. The tags are
+    ``name/image/0``, ``name/image/1`` ... (``name/image`` when ``max_outputs`` is 1).
+
+    Example:
+        >>> import numpy as np, symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> batch = tf.constant(np.linspace(0.0, 1.0, 2 * 4 * 4).reshape(2, 4, 4, 1))
+        >>> s = tf.Summary.FromString(tf.Session().run(tf.summary.image("inputs", batch)))
+        >>> [(v.tag, v.image.height, v.image.width, v.image.encoded_image_string[1:4]) for v in s.value]
+        [('inputs/image/0', 4, 4, b'PNG'), ('inputs/image/1', 4, 4, b'PNG')]
+    """
+    tag = _clean_tag(name, "tf.summary.image")
+    if isinstance(max_outputs, bool) or not isinstance(max_outputs, (int, np.integer)) or max_outputs < 1:
+        raise InvalidArgumentError(f"tf.summary.image: max_outputs must be a positive integer, not {max_outputs!r}.")
+    _proto("summary_pb2")
+    return ImageSummary([tensor], f"{family}/{tag}" if family else tag, collections, int(max_outputs))
+
+
+class TextSummary(SummaryOp):
+    """The node of :func:`text`: a string tensor for TensorBoard's text dashboard."""
+
+    default_name = "text"
+
+    def infer_shape(self, shape=None):
+        return ()
+
+    def infer_dtype(self, dtype=None):
+        if dtype is not None and np.dtype(dtype).kind not in "SUO":
+            raise InvalidArgumentError(f"Op {self.op_type} (node {self.display_name!r}): tf.summary.text takes a string tensor, not "
+                                       f"{np.dtype(dtype).name}.")
+        return np.bytes_
+
+    def compute(self, strings):
+        array = np.asarray(_host(strings), dtype=object)
+        encoded = np.vectorize(lambda v: v if isinstance(v, bytes) else str(v).encode(), otypes=[object])(array)
+        summary = _proto("summary_pb2")
+        metadata = tensorboard_module("plugins.text.metadata").create_summary_metadata(display_name=None,
+                                                                                        description=None)
+        tensor = tensorboard_module("util.tensor_util").make_tensor_proto(encoded)
+        value = summary.Summary.Value(tag=self.name, metadata=metadata, tensor=tensor)
+        return _string_scalar(summary.Summary(value=[value]).SerializeToString())
+
+
+def text(name: str, tensor: Any, collections: Sequence[str] | None = None) -> Node:
+    """A summary of a string tensor (Markdown), for TensorBoard's text dashboard.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> s = tf.Summary.FromString(tf.Session().run(tf.summary.text("note", tf.constant("**loss** falls"))))
+        >>> s.value[0].tag, s.value[0].metadata.plugin_data.plugin_name, s.value[0].tensor.string_val
+        ('note', 'text', [b'**loss** falls'])
+    """
+    tag = _clean_tag(name, "tf.summary.text")
+    _proto("summary_pb2")
+    return TextSummary([tensor], tag, collections)
+
+
 class MergeSummary(SummaryOp):
     """The node of :func:`merge`: the values of several summaries in one ``Summary``."""
 
@@ -274,4 +404,4 @@ def merge_all(key: str = SUMMARIES, scope: str | None = None, name: str | None =
 
 from .summary_writer import FileWriter, graph_def  # noqa: E402
 
-__all__ = ["scalar", "histogram", "merge", "merge_all", "FileWriter", "Summary", "Event", "graph_def"]
+__all__ = ["scalar", "histogram", "image", "text", "merge", "merge_all", "FileWriter", "Summary", "Event", "graph_def"]

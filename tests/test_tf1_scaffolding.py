@@ -20,7 +20,7 @@ from test_backends import WITH_INTERPRETER, _numpy_in_cupys_place  # noqa: F401 
 
 
 def read_events(logdir):
-    accumulator = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0})
+    accumulator = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0, "images": 0, "tensors": 0})
     accumulator.Reload()
     return accumulator
 
@@ -97,6 +97,77 @@ def test_histogram_read_back_by_tensorboard(backend, tmp_path):
         if count and 0 < left:  # a non-empty bucket spans one 10% step of TensorFlow's grid
             assert right / left == pytest.approx(1.1)
     assert 1e-12 in limits.tolist()  # the bucket [0, 1e-12) of TensorFlow's grid holds the 0
+
+
+# tf.summary.image and text ---------------------------------------------------------------------------------------
+def _decode_png(data):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("backend", WITH_INTERPRETER)
+def test_images_read_back_by_tensorboard(backend, tmp_path):
+    tf.reset_default_graph()
+    rng = np.random.default_rng(1)
+    positive = rng.uniform(0.0, 2.0, size=(2, 3, 5, 1)).astype(np.float32)  # grey, largest -> 255
+    signed = rng.uniform(-1.0, 3.0, size=(1, 2, 4, 3))  # RGB with negatives: 0 -> 128, largest magnitude 3 -> 255
+    signed[0, 0, 0] = [0.0, -3.0, 3.0]
+    pixels = rng.integers(0, 256, size=(4, 2, 2, 4), dtype=np.uint8)  # RGBA, kept as they are
+    images = tf.placeholder(tf.float32, shape=(None, 3, 5, 1), name="images")
+    merged = tf.summary.merge([tf.summary.image("grey", images * 1.0, max_outputs=5),
+                               tf.summary.image("signed", tf.constant(signed), max_outputs=1),
+                               tf.summary.image("raw", tf.constant(pixels), max_outputs=2)])
+    with tf.summary.FileWriter(str(tmp_path)) as writer:
+        writer.add_summary(tf.Session(backend=backend).run(merged, {images: positive}), 4)
+    events = read_events(tmp_path)
+    assert sorted(events.Tags()["images"]) == ["grey/image/0", "grey/image/1", "raw/image/0", "raw/image/1",
+                                               "signed/image"]
+    for i in range(2):
+        (event,) = events.Images(f"grey/image/{i}")
+        expected = (positive[i, ..., 0] * (255.0 / positive[i].max())).astype(np.uint8)
+        assert (event.step, event.height, event.width) == (4, 3, 5)
+        np.testing.assert_array_equal(_decode_png(event.encoded_image_string), expected)
+    (event,) = events.Images("signed/image")
+    decoded = _decode_png(event.encoded_image_string)
+    np.testing.assert_array_equal(decoded, (signed[0] * (127.0 / 3.0) + 128.0).astype(np.uint8))
+    assert decoded[0, 0].tolist() == [128, 1, 255]
+    for i in range(2):
+        (event,) = events.Images(f"raw/image/{i}")
+        np.testing.assert_array_equal(_decode_png(event.encoded_image_string), pixels[i])
+
+
+def test_image_marks_nan_red_and_refuses_bad_shapes_and_dtypes():
+    tf.reset_default_graph()
+    image = np.full((1, 1, 2, 3), 0.5)
+    image[0, 0, 1, 2] = np.nan
+    data = tf.Summary.FromString(tf.Session().run(tf.summary.image("i", tf.constant(image))))
+    decoded = _decode_png(data.value[0].image.encoded_image_string)
+    assert decoded[0].tolist() == [[255, 255, 255], [255, 0, 0]]
+    with pytest.raises(tf.ShapeError, match=r"1, 3 or 4 channels, got shape \(2, 4, 4, 2\)"):
+        tf.summary.image("two_channels", tf.zeros([2, 4, 4, 2]))
+    with pytest.raises(tf.ShapeError, match=r"\[batch, height, width, channels\]"):
+        tf.summary.image("flat", tf.zeros([4, 4]))
+    with pytest.raises(tf.InvalidArgumentError, match="float or uint8 images, not int32"):
+        tf.summary.image("ints", tf.zeros([1, 2, 2, 1], dtype=tf.int32))
+    with pytest.raises(tf.InvalidArgumentError, match="max_outputs must be a positive integer"):
+        tf.summary.image("none", tf.zeros([1, 2, 2, 1]), max_outputs=0)
+
+
+def test_text_read_back_by_tensorboard(tmp_path):
+    tf.reset_default_graph()
+    s = tf.summary.text("notes", tf.constant(["# step 1", "lr **0.1**"]))
+    with tf.summary.FileWriter(str(tmp_path)) as writer:
+        writer.add_summary(tf.Session().run(s), 1)
+    events = read_events(tmp_path)
+    assert events.Tags()["tensors"] == ["notes"]
+    (event,) = events.Tensors("notes")
+    assert event.step == 1 and list(event.tensor_proto.string_val) == [b"# step 1", b"lr **0.1**"]
+    assert events.SummaryMetadata("notes").plugin_data.plugin_name == "text"
+    with pytest.raises(tf.InvalidArgumentError, match="string tensor, not float32"):
+        tf.summary.text("number", tf.constant(1.0))
 
 
 def test_histogram_refuses_nan_and_non_numbers():
