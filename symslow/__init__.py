@@ -58,6 +58,19 @@ from .summary import Event, Summary
 
 __all__ += ["app", "flags", "summary", "device", "Summary", "Event"]
 
+# TensorFlow 1's layers, initializers and variable scopes: tf.layers, tf.glorot_uniform_initializer, tf.get_variable
+# -- layers and initializers --
+from . import initializers, layers  # noqa: E402
+from .initializers import (constant_initializer, glorot_normal_initializer, glorot_uniform_initializer,  # noqa: E402
+                           ones_initializer, random_normal_initializer, random_uniform_initializer,
+                           truncated_normal_initializer, variance_scaling_initializer, zeros_initializer)
+from .variable_scope import AUTO_REUSE, VariableScope, get_variable, get_variable_scope, variable_scope  # noqa: E402
+
+__all__ += ["layers", "initializers", "zeros_initializer", "ones_initializer", "constant_initializer",
+            "random_normal_initializer", "random_uniform_initializer", "truncated_normal_initializer",
+            "variance_scaling_initializer", "glorot_uniform_initializer", "glorot_normal_initializer",
+            "variable_scope", "get_variable", "get_variable_scope", "VariableScope", "AUTO_REUSE"]
+
 __version__ = "0.1.0"
 
 __all__ += [

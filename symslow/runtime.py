@@ -47,3 +47,11 @@ def matmul_vjp(g, a, b, index):
     if index == 0:
         return (g2 @ b2.T).reshape(a.shape)
     return (a2.T @ g2).reshape(b.shape)
+
+
+# convolution and pooling: one strided view each on NumPy and CuPy, one XLA call each on JAX (``lax_``)
+from .ops.conv_kernels import (avg_pool, avg_pool_grad, conv2d, conv2d_backprop_filter,  # noqa: E402, F401
+                               conv2d_backprop_input, lax_avg_pool, lax_avg_pool_grad, lax_conv2d,
+                               lax_conv2d_backprop_filter, lax_conv2d_backprop_input, lax_max_pool,
+                               lax_max_pool_grad, lax_max_pool_grad_grad, max_pool, max_pool_grad,
+                               max_pool_grad_grad)

@@ -23,3 +23,17 @@ def test_example_trains_and_writes_its_plots(tmp_path, script, every):
     for name in ("data.png", "decision_boundary.png", "loss.png"):
         png = tmp_path / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_convolutional_network_learns_the_strokes(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "convolutional_network.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    losses = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("Step:")]
+    assert len(losses) == 6 and losses[-1] < losses[0] / 3
+    (accuracy,) = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("Test accuracy:")]
+    assert accuracy >= 0.95
+    for name in ("loss.png", "filters.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -409,3 +409,17 @@ def test_latex_of_the_new_ops():
     assert r"\max_{j} x" in tf.latex(tf.reduce_max(x, axis=1))
     assert r"\prod" in tf.latex(tf.reduce_prod(x)) and r"\operatorname{float32}" in tf.latex(tf.cast(x, "float"))
     assert r"\left|{x}\right|" in tf.latex(tf.abs(x))
+
+
+def test_float32_uniform_draws_stay_below_maxval():
+    """A float64 draw just below 1 rounds to 1.0 in float32; the draw must stay in [minval, maxval)."""
+    from symslow.ops.random import uniform
+
+    class Highest:  # a generator whose every draw is the largest float64 below the top
+        def uniform(self, low, high, shape):
+            return np.full(shape, np.nextafter(high, low))
+
+    values = uniform(Highest(), 0.0, 1.0, (3,), np.float32)
+    assert values.dtype == np.float32 and np.all(values < 1.0)
+    assert np.all(values == np.nextafter(np.float32(1.0), np.float32(0.0)))
+    assert np.all(uniform(Highest(), -2.0, 3.0, (2,), np.float64) == np.nextafter(3.0, -2.0))

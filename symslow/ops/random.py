@@ -108,6 +108,15 @@ class RandomOp(Operation):
         return np.asarray(self.draw(generator, *inputs), dtype=self.numpy_dtype)
 
 
+def uniform(generator: np.random.Generator, low: float, high: float, shape, dtype) -> np.ndarray:
+    """Uniform values in ``[low, high)`` in ``dtype``: a float64 draw rounded to float32 can reach ``high`` itself
+    (about one value in 3e7), which is then replaced by the largest value of ``dtype`` below it."""
+    dtype = np.dtype(dtype)
+    values = np.asarray(generator.uniform(low, high, shape)).astype(dtype)
+    top = dtype.type(high)
+    return np.where(values >= top, np.nextafter(top, dtype.type(low)), values) if dtype.kind == "f" else values
+
+
 def _number(value: Any, what: str, op: str) -> float:
     if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not np.isfinite(value):
         raise InvalidArgumentError(f"{op}: {what} must be a finite number, not {value!r}.")
@@ -197,7 +206,7 @@ class random_uniform(RandomOp):
     def draw(self, generator):
         if self.numpy_dtype.kind in "iu":
             return generator.integers(int(self.minval), int(self.maxval), self.static_shape)
-        return generator.uniform(self.minval, self.maxval, self.static_shape)
+        return uniform(generator, self.minval, self.maxval, self.static_shape, self.numpy_dtype)
 
 
 class random_shuffle(RandomOp):

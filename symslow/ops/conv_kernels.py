@@ -1,0 +1,314 @@
+"""The array code of convolution and pooling, called by generated code (through :mod:`symslow.runtime`) and by the
+interpreter.
+
+NumPy and CuPy share one implementation, written against the array module ``xp`` they pass. A convolution is a
+strided view of the padded input (every window of every image side by side, no data copied), one reshape of it into
+rows (im2col, the one copy) and one matrix product with the filter; the gradient with respect to the filter is the
+same rows times the incoming gradient. The gradient with respect to the input is one matrix product (each window's
+share) and its transpose of im2col, which adds the windows back in place with one strided slice per position in
+the window. A pooling is the strided view and a ``max`` or a ``sum``. No Python loop runs over pixels: the loops in
+the gradients run over the positions of a window (25 for a 5x5 filter, 4 for a 2x2 pool).
+
+JAX has no strided views; its functions (``lax_*``) are one ``jax.lax.conv_general_dilated`` or
+``jax.lax.reduce_window`` each, which XLA compiles with the rest of the step.
+
+Sizes follow TensorFlow: "VALID" keeps the windows that fit, "SAME" gives ``ceil(size / stride)`` outputs and pads
+the input with ``total // 2`` before and the rest after. A dilated window of ``k`` taps spans ``(k - 1) d + 1``.
+
+Example:
+    >>> import numpy as np
+    >>> from symslow.ops import conv_kernels
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> conv_kernels.max_pool(np, x, (2, 2), (2, 2), "VALID")[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Pair = tuple[int, int]
+
+
+# sizes ---------------------------------------------------------------------------------------------------------------
+def span(k: int, dilation: int) -> int:
+    """How many input positions a window of ``k`` taps ``dilation`` apart covers."""
+    return (k - 1) * dilation + 1
+
+
+def output_size(size: int, k: int, stride: int, dilation: int, padding: str) -> int:
+    """TensorFlow's number of windows along one axis (below 1 when a "VALID" window does not fit)."""
+    if padding == "SAME":
+        return -(-size // stride)
+    return (size - span(k, dilation)) // stride + 1
+
+
+def pads(size: int, k: int, stride: int, dilation: int, padding: str) -> Pair:
+    """The padding before and after one axis: none for "VALID"; for "SAME" what makes ``ceil(size / stride)``
+    windows, the odd one after."""
+    if padding == "VALID":
+        return 0, 0
+    total = max((output_size(size, k, stride, dilation, "SAME") - 1) * stride + span(k, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pads_2d(hw, k_hw, strides, dilations, padding) -> tuple[Pair, Pair]:
+    return tuple(pads(n, k, s, d, padding) for n, k, s, d in zip(hw, k_hw, strides, dilations))
+
+
+# NumPy and CuPy ------------------------------------------------------------------------------------------------------
+def _pad(xp, x, spatial: tuple[Pair, Pair], value=0):
+    """``x`` padded (or, for a negative width, cut) on its two spatial axes."""
+    (top, bottom), (left, right) = spatial
+    cut = (slice(None), slice(max(-top, 0), x.shape[1] - max(-bottom, 0)),
+           slice(max(-left, 0), x.shape[2] - max(-right, 0)), slice(None))
+    x = x[cut]
+    widths = ((0, 0), (max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0)), (0, 0))
+    if not any(any(w) for w in widths):
+        return x
+    return xp.pad(x, widths, constant_values=value)
+
+
+def windows(xp, x, k_hw: Pair, strides: Pair, dilations: Pair):
+    """Every window of a padded NHWC ``x`` as a view of shape ``(N, OH, OW, KH, KW, C)``: no data is copied."""
+    n, h, w, c = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = k_hw, strides, dilations
+    oh, ow = (h - span(kh, dh)) // sh + 1, (w - span(kw, dw)) // sw + 1
+    bn, bh, bw, bc = x.strides
+    return xp.lib.stride_tricks.as_strided(
+        x, (n, oh, ow, kh, kw, c), (bn, bh * sh, bw * sw, bh * dh, bw * dw, bc), writeable=False
+    )
+
+
+def _im2col(xp, x, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
+    """The windows of ``x`` (padded as the convolution pads it) as rows: ``(N * OH * OW, KH * KW * C)``, the one copy a
+    convolution makes; and the output's ``(N, OH, OW)``."""
+    padded = _pad(xp, x, _pads_2d(x.shape[1:3], k_hw, strides, dilations, padding))
+    cols = windows(xp, padded, k_hw, strides, dilations)
+    n, oh, ow = cols.shape[:3]
+    return cols.reshape(n * oh * ow, -1), (n, oh, ow)
+
+
+def conv2d(xp, x, w, strides: Pair, padding: str, dilations: Pair):
+    """TensorFlow's ``conv2d`` (a cross-correlation) of NHWC ``x`` with an HWIO filter ``w``: im2col, then one
+    matrix product."""
+    cols, (n, oh, ow) = _im2col(xp, x, w.shape[:2], strides, padding, dilations)
+    return (cols @ w.reshape(-1, w.shape[3])).reshape(n, oh, ow, w.shape[3])
+
+
+def conv2d_backprop_input(xp, g, w, size: Pair, strides: Pair, padding: str, dilations: Pair):
+    """The gradient of ``conv2d`` with respect to an input of spatial ``size``, the transposed convolution of ``g``:
+    one matrix product gives each window's share, and :func:`_scatter_windows` adds the windows back in place (the
+    transpose of im2col)."""
+    n, oh, ow, o = g.shape
+    kh, kw, c, _ = w.shape
+    shares = (g.reshape(-1, o) @ w.reshape(-1, o).T).reshape(n, oh, ow, kh, kw, c)
+    return _scatter_windows(xp, shares, size, (kh, kw), strides, padding, dilations)
+
+
+def conv2d_backprop_filter(xp, x, g, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
+    """The gradient of ``conv2d`` with respect to a filter of spatial size ``k_hw``: each window of ``x``, weighted
+    by the gradient of the output pixel it made, summed over the batch and the pixels (one matrix product)."""
+    cols, _ = _im2col(xp, x, k_hw, strides, padding, dilations)
+    o = g.shape[3]
+    return (cols.T @ g.reshape(-1, o)).reshape(*k_hw, x.shape[3], o)
+
+
+def _scatter_windows(xp, cols, size: Pair, k_hw: Pair, strides: Pair, padding: str, dilations: Pair = (1, 1)):
+    """The transpose of :func:`windows`: add each window's values ``(N, OH, OW, KH, KW, C)`` back where they were
+    read, and cut off the padding. One strided slice per position in the window, none per pixel."""
+    n, oh, ow, kh, kw, c = cols.shape
+    (top, bottom), (left, right) = _pads_2d(size, k_hw, strides, dilations, padding)
+    (sh, sw), (dh, dw) = strides, dilations
+    out = xp.zeros((n, size[0] + top + bottom, size[1] + left + right, c), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+            columns = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+            out[:, rows, columns, :] += cols[:, :, :, i, j, :]
+    return out[:, top: top + size[0], left: left + size[1], :]
+
+
+def _lowest(xp, dtype) -> Any:
+    return -xp.inf if xp.dtype(dtype).kind == "f" else xp.iinfo(dtype).min
+
+
+def _pool_windows(xp, x, ksize: Pair, strides: Pair, padding: str, value):
+    padded = _pad(xp, x, _pads_2d(x.shape[1:3], ksize, strides, (1, 1), padding), value)
+    return windows(xp, padded, ksize, strides, (1, 1))
+
+
+def counts(size: Pair, ksize: Pair, strides: Pair, padding: str) -> np.ndarray:
+    """How many input pixels (padding left out) each window of an average pool takes, shape ``(OH, OW, 1)``."""
+    per_axis = []
+    for n, k, s in zip(size, ksize, strides):
+        before, _ = pads(n, k, s, 1, padding)
+        start = np.arange(output_size(n, k, s, 1, padding)) * s - before
+        per_axis.append(np.minimum(start + k, n) - np.maximum(start, 0))
+    return (per_axis[0][:, None] * per_axis[1][None, :])[:, :, None]
+
+
+def max_pool(xp, x, ksize: Pair, strides: Pair, padding: str):
+    """The maximum of each window (padding never wins: it is the dtype's lowest value)."""
+    return _pool_windows(xp, x, ksize, strides, padding, _lowest(xp, x.dtype)).max(axis=(3, 4))
+
+
+def avg_pool(xp, x, ksize: Pair, strides: Pair, padding: str):
+    """The mean of each window over the input pixels it covers (padding is not counted)."""
+    total = _pool_windows(xp, x, ksize, strides, padding, 0).sum(axis=(3, 4))
+    return total / xp.asarray(counts(x.shape[1:3], ksize, strides, padding), dtype=x.dtype)
+
+
+def _first_max(xp, x, ksize: Pair, strides: Pair, padding: str):
+    """The position of each window's maximum in the window (row by row; the first one at a tie, as TensorFlow)."""
+    cols = _pool_windows(xp, x, ksize, strides, padding, _lowest(xp, x.dtype))
+    n, oh, ow, kh, kw, c = cols.shape
+    return cols.reshape(n, oh, ow, kh * kw, c).argmax(axis=3)
+
+
+def max_pool_grad(xp, x, g, ksize: Pair, strides: Pair, padding: str):
+    """The gradient of ``max_pool``: each output pixel's ``g`` goes to the first maximum of its window."""
+    first = _first_max(xp, x, ksize, strides, padding)
+    kh, kw = ksize
+    hit = xp.arange(kh * kw).reshape(1, 1, 1, kh * kw, 1) == first[:, :, :, None, :]
+    routed = (hit * g[:, :, :, None, :]).astype(g.dtype, copy=False)
+    n, oh, ow, _, c = routed.shape
+    return _scatter_windows(xp, routed.reshape(n, oh, ow, kh, kw, c), x.shape[1:3], ksize, strides, padding)
+
+
+def max_pool_grad_grad(xp, x, h, ksize: Pair, strides: Pair, padding: str):
+    """The gradient of ``max_pool_grad`` with respect to its ``g``: ``h`` read at each window's first maximum."""
+    first = _first_max(xp, x, ksize, strides, padding)
+    cols = _pool_windows(xp, h, ksize, strides, padding, 0)
+    n, oh, ow, kh, kw, c = cols.shape
+    return xp.take_along_axis(cols.reshape(n, oh, ow, kh * kw, c), first[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+
+
+def avg_pool_grad(xp, g, size: Pair, ksize: Pair, strides: Pair, padding: str):
+    """The gradient of ``avg_pool`` for an input of spatial ``size``: each window's ``g`` shared evenly among the
+    input pixels it covers."""
+    share = g / xp.asarray(counts(size, ksize, strides, padding), dtype=g.dtype)
+    n, oh, ow, c = g.shape
+    spread = xp.broadcast_to(share[:, :, :, None, None, :], (n, oh, ow, *ksize, c))
+    return _scatter_windows(xp, spread, size, ksize, strides, padding)
+
+
+# JAX -----------------------------------------------------------------------------------------------------------------
+def _lax():
+    import jax
+
+    return jax.lax
+
+
+_NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def lax_conv2d(x, w, strides: Pair, padding: str, dilations: Pair):
+    """:func:`conv2d` as one XLA convolution."""
+    widths = _pads_2d(x.shape[1:3], w.shape[:2], strides, dilations, padding)
+    return _lax().conv_general_dilated(x, w, strides, widths, rhs_dilation=dilations, dimension_numbers=_NHWC,
+                                       precision="highest")
+
+
+def lax_conv2d_backprop_input(g, w, size: Pair, strides: Pair, padding: str, dilations: Pair):
+    """:func:`conv2d_backprop_input` as one XLA convolution: ``g`` spread out by the strides (``stride - 1`` zeros
+    between pixels, XLA's input dilation) and padded so that each input pixel sees every output pixel it fed,
+    correlated with the filter turned by 180 degrees, its channel axes swapped."""
+    forward = _pads_2d(size, w.shape[:2], strides, dilations, padding)
+    widths = [(span(k, d) - 1 - before, n + before - (o - 1) * s - 1)
+              for n, o, k, s, d, (before, _) in zip(size, g.shape[1:3], w.shape[:2], strides, dilations, forward)]
+    turned = w[::-1, ::-1].transpose(0, 1, 3, 2)
+    return _lax().conv_general_dilated(g, turned, (1, 1), widths, lhs_dilation=strides, rhs_dilation=dilations,
+                                       dimension_numbers=_NHWC, precision="highest")
+
+
+def lax_conv2d_backprop_filter(x, g, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
+    """:func:`conv2d_backprop_filter` as one XLA convolution: the batch is contracted, the filter's taps are the
+    output pixels (the dilations become the strides and the strides the dilation of ``g``)."""
+    widths = []
+    for n, o, k, s, d, (before, _) in zip(x.shape[1:3], g.shape[1:3], k_hw, strides, dilations,
+                                          _pads_2d(x.shape[1:3], k_hw, strides, dilations, padding)):
+        widths.append((before, (k - 1) * d + (o - 1) * s + 1 - before - n))  # the input rows the windows read
+    return _lax().conv_general_dilated(x, g, dilations, widths, rhs_dilation=strides,
+                                       dimension_numbers=("CHWN", "IHWO", "HWNC"), precision="highest")
+
+
+def _window(ksize: Pair, strides: Pair, size: Pair, padding: str):
+    widths = ((0, 0), *_pads_2d(size, ksize, strides, (1, 1), padding), (0, 0))
+    return (1, *ksize, 1), (1, *strides, 1), widths
+
+
+def lax_max_pool(x, ksize: Pair, strides: Pair, padding: str):
+    """:func:`max_pool` as one ``reduce_window``."""
+    import jax.numpy as jnp
+
+    lax = _lax()
+    return lax.reduce_window(x, _lowest(jnp, x.dtype), lax.max, *_window(ksize, strides, x.shape[1:3], padding))
+
+
+def lax_avg_pool(x, ksize: Pair, strides: Pair, padding: str):
+    """:func:`avg_pool` as one ``reduce_window`` sum, divided by the counts."""
+    import jax.numpy as jnp
+
+    lax = _lax()
+    total = lax.reduce_window(x, jnp.zeros((), x.dtype), lax.add, *_window(ksize, strides, x.shape[1:3], padding))
+    return total / jnp.asarray(counts(x.shape[1:3], ksize, strides, padding), dtype=x.dtype)
+
+
+def _lax_windows(x, ksize: Pair, strides: Pair, padding: str, value):
+    """The windows of ``x``, ``(N, OH, OW, KH * KW, C)``: one strided slice per position in the window."""
+    import jax.numpy as jnp
+
+    (top, bottom), (left, right) = _pads_2d(x.shape[1:3], ksize, strides, (1, 1), padding)
+    padded = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+    oh, ow = (output_size(n, k, s, 1, padding) for n, k, s in zip(x.shape[1:3], ksize, strides))
+    (sh, sw) = strides
+    return jnp.stack([padded[:, i: i + (oh - 1) * sh + 1: sh, j: j + (ow - 1) * sw + 1: sw, :]
+                      for i in range(ksize[0]) for j in range(ksize[1])], axis=3)
+
+
+def _lax_scatter_windows(cols, size: Pair, ksize: Pair, strides: Pair, padding: str):
+    """:func:`_scatter_windows` for JAX arrays ``(N, OH, OW, KH * KW, C)``."""
+    import jax.numpy as jnp
+
+    n, oh, ow, _, c = cols.shape
+    (top, bottom), (left, right) = _pads_2d(size, ksize, strides, (1, 1), padding)
+    (sh, sw) = strides
+    out = jnp.zeros((n, size[0] + top + bottom, size[1] + left + right, c), dtype=cols.dtype)
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            index = (slice(None), slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw))
+            out = out.at[index].add(cols[:, :, :, i * ksize[1] + j, :])
+    return out[:, top: top + size[0], left: left + size[1], :]
+
+
+def lax_max_pool_grad(x, g, ksize: Pair, strides: Pair, padding: str):
+    """:func:`max_pool_grad` for JAX arrays."""
+    import jax.numpy as jnp
+
+    first = _lax_windows(x, ksize, strides, padding, _lowest(jnp, x.dtype)).argmax(axis=3)
+    hit = jnp.arange(ksize[0] * ksize[1]).reshape(1, 1, 1, -1, 1) == first[:, :, :, None, :]
+    routed = jnp.where(hit, g[:, :, :, None, :], jnp.zeros((), g.dtype))
+    return _lax_scatter_windows(routed, x.shape[1:3], ksize, strides, padding)
+
+
+def lax_max_pool_grad_grad(x, h, ksize: Pair, strides: Pair, padding: str):
+    """:func:`max_pool_grad_grad` for JAX arrays."""
+    import jax.numpy as jnp
+
+    first = _lax_windows(x, ksize, strides, padding, _lowest(jnp, x.dtype)).argmax(axis=3)
+    cols = _lax_windows(h, ksize, strides, padding, 0)
+    return jnp.take_along_axis(cols, first[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+
+
+def lax_avg_pool_grad(g, size: Pair, ksize: Pair, strides: Pair, padding: str):
+    """:func:`avg_pool_grad` for JAX arrays."""
+    import jax.numpy as jnp
+
+    share = g / jnp.asarray(counts(size, ksize, strides, padding), dtype=g.dtype)
+    n, oh, ow, c = g.shape
+    spread = jnp.broadcast_to(share[:, :, :, None, :], (n, oh, ow, ksize[0] * ksize[1], c))
+    return _lax_scatter_windows(spread, size, ksize, strides, padding)
