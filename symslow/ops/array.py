@@ -277,6 +277,8 @@ class pad_op(Operation):
 
     @staticmethod
     def print_code(printer, x, paddings, value):
+        if not paddings:  # a scalar: nothing to pad (NumPy's pad refuses an empty pad width)
+            return x
         if value:
             return call(printer, "pad", x, repr(paddings), f"constant_values={value!r}")
         return call(printer, "pad", x, repr(paddings))
@@ -289,6 +291,8 @@ class pad_op(Operation):
         return slice_op(grad, key=tuple((lo, -hi if hi else None, True) for lo, hi in self.paddings))
 
     def compute(self, x):
+        if not self.paddings:
+            return np.asarray(x)
         return np.pad(np.asarray(x), self.paddings, constant_values=self.value)
 
 

@@ -97,8 +97,9 @@ def stack(values: Any, axis: int = 0, name: str = "stack") -> Node:
     if not values:
         raise ValueError("stack takes a non-empty list of values.")
     nodes = [as_node(v, next((n.graph for n in values if isinstance(n, Node)), None)) for v in values]
-    shapes = {tuple(n.shape) for n in nodes if n.shape is not None}
-    if len(shapes) > 1:
+    shapes = [n.shape for n in nodes if n.shape is not None]
+    sizes = [{d for d in dims if d is not None} for dims in zip(*shapes)]  # an unknown size fits any
+    if len({len(s) for s in shapes}) > 1 or any(len(known) > 1 for known in sizes):
         raise ShapeError(f"Op stack: the values must have one shape, got {', '.join(format_shape(s) for s in shapes)}.")
     return concat([expand_dims(n, axis) for n in nodes], axis, name=name)
 

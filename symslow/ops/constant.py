@@ -18,7 +18,8 @@ def _full(shape: Any, value: Any, dtype: Any, name: str | None, op: str) -> Cons
     dims = as_shape(shape)
     if dims is None or None in dims:
         raise InvalidArgumentError(f"{op}: the shape must be fully known, not {format_shape(dims)}.")
-    return Constant(np.full(dims, value, dtype=as_numpy_type(dtype)), name=name or op)
+    dtype = as_numpy_type(dtype)
+    return Constant(np.full(dims, value, dtype=dtype), dtype=dtype, name=name or op)  # dtype: bools stay bools
 
 
 def zeros(shape: Any, dtype: Any = "float32", name: str | None = None) -> Constant:

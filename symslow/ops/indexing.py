@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import literal_array
 from ..errors import InvalidArgumentError
 from ..graph import Node, as_node, format_shape
 from .array import FULL, expand_dims, slice_op, squeeze
@@ -234,9 +235,9 @@ class one_hot(Operation):
     def __init__(self, indices: Any, depth: int, on_value: Any = None, off_value: Any = None, axis: int | None = None,
                  dtype: Any = None, name: str | None = None):
         self.depth = int(depth)
-        if dtype is None:
+        if dtype is None:  # the dtype of the values written, by TensorFlow 1's rule (a Python int is int32)
             written = [v for v in (on_value, off_value) if v is not None]
-            dtype = np.asarray(written[0]).dtype if written and np.asarray(written[0]).dtype.kind != "f" else np.float32
+            dtype = literal_array(written[0]).dtype if written else np.float32
         self.out_type = np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).type
         self.on = 1 if on_value is None else np.asarray(on_value).item()
         self.off = 0 if off_value is None else np.asarray(off_value).item()

@@ -14,23 +14,24 @@ from sympy.codegen.cfunctions import log1p
 
 from ..errors import InvalidArgumentError, ShapeError, describe
 from ..graph import Node, as_node, format_shape
-from ..printing import ArrayMax, ArraySum
+from ..printing import ArrayMax, ArraySum, Step
 from .base import ElementwiseOp, Operation, call, elementwise_expr, module, operand, result_dtype
 from .reduce import reduce_sum
 
 
 def _written_out(op: Operation, shape: tuple) -> tuple:
-    """Softmax in primitives for a known shape: ``(e, s, t)`` with t = x - max x, e = exp t, s = Σ e along the axis.
-
-    Written out, SymPy sees ``exp(log_softmax(x)) = e / s`` in the gradients, and the exponentials are computed
-    once. ``(None, None, None)`` when the input is not a plain array (a number, or a rank-0 value).
+    """Softmax in primitives for a known shape: ``(e, s, t)`` with t = x - max x, e = exp t, s = Σ e along the axis,
+    each step as :mod:`symslow.runtime` computes it (the reductions then print as slices on short axes, and the
+    compiler computes t and e once). ``(None, None, None)`` when the input is not a plain array (a number, or a
+    rank-0 value).
     """
     x = operand(op.input_nodes[0])
     if not isinstance(x, sympy.Symbol) or not shape:
         return None, None, None
     axis = sympy.Tuple(op.axis % len(shape))
-    shifted = x - ArrayMax(x, axis, sympy.true, sympy.Tuple(*shape))
-    return sympy.exp(shifted), ArraySum(sympy.exp(shifted), axis, sympy.true, sympy.Tuple(*shape)), shifted
+    shifted = Step(x - ArrayMax(x, axis, sympy.true, sympy.Tuple(*shape)))
+    e = sympy.exp(shifted)
+    return e, ArraySum(e, axis, sympy.true, sympy.Tuple(*shape), sympy.true), shifted  # (e holds no -0)
 
 
 class softmax(Operation):
@@ -117,11 +118,11 @@ class log_softmax(Operation):
         return self.expr if total is None else shifted - sympy.log(total)
 
     def gradient(self, grad, index):
-        # g - softmax(x) Σ_axis g, with softmax(x) = exp(log_softmax(x))
+        # g - softmax(x) Σ_axis g: the softmax of the same logits, rather than exp(log_softmax(x)), so that a training
+        # step that does not fetch the loss takes no logarithm
         total = reduce_sum(grad, axis=self.axis, keepdims=True)
-        return elementwise_expr(
-            operand(grad) - sympy.exp(self.symbol) * total.symbol, [grad, self, total], "log_softmax_grad"
-        )
+        p = softmax(self.input_nodes[0], axis=self.axis)
+        return elementwise_expr(operand(grad) - p.symbol * total.symbol, [grad, p, total], "log_softmax_grad")
 
     def compute(self, x):
         import numpy as np
