@@ -28,6 +28,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx_gallery.gen_gallery",
     "symslow_run",
+    "symslow_notebook",
 ]
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
@@ -56,7 +57,9 @@ mathjax3_config = {
     "options": {"enableMenu": False},
 }
 
-# The gallery: every script of examples/ runs during the build; the images it saves become part of its page
+# The gallery: every script of examples/ runs during the build; the images it saves become part of its page. A
+# cell's last value is not printed (a plot's Figure would print as "<Figure size ...>"): in the notebooks the gallery
+# offers, it shows as the cell's result.
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
@@ -67,6 +70,7 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib", "gallery_hooks.reset_default_graph"),
     "download_all_examples": False,
     "remove_config_comments": True,
+    "capture_repr": (),
     "within_subsection_order": "FileNameSortKey",
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,

@@ -5,9 +5,10 @@ Multi-layer perceptron
 The tutorial's multi-layer perceptron on XOR-like data: four clusters, red around (0, 0) and (1, 1), blue around
 (0, 1) and (1, 0), which no single line separates. A hidden layer of two sigmoid units and a softmax
 output layer, trained by gradient descent on the cross-entropy for 1000 steps. The loss is printed every 100 steps;
-the data, the decision boundary and the loss curve are saved as PNG files.
+then the data, the decision boundary and the loss curve are plotted.
 
-Run it with ``python examples/multi_layer_perceptron.py --out DIR``.
+Run it with ``python examples/multi_layer_perceptron.py --out DIR`` to save the plots in ``DIR`` as PNG files, or
+download it as a notebook below, where each plot shows under its cell.
 """
 
 import argparse
@@ -18,11 +19,18 @@ import numpy as np
 import symslow as ts
 from symslow.plotting import plot_decision_boundary, plot_loss, plot_points
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
-parser.add_argument("--out", default="example-output/multi_layer_perceptron", help="folder for the PNG files")
+parser = argparse.ArgumentParser(description="Train the tutorial's multi-layer-perceptron; plot its data, "
+                                             "decision boundary and loss curve.")
+parser.add_argument("--out", type=Path, help="a folder to save the plots in, as PNG files (default: not saved)")
 parser.add_argument("--steps", type=int, default=1000, help="gradient descent steps")
+# parse_known_args: in a notebook, the kernel's own command line is left alone (and --out is not given)
 args, _ = parser.parse_known_args()
-out = Path(args.out)
+
+
+def saved(name):
+    """Where to save a plot: in the --out folder, or nowhere."""
+    return args.out / name if args.out else None
+
 
 # %%
 # The data: 25 points in each of four clusters.
@@ -74,12 +82,15 @@ print("Hidden layer weights:\n", session.run(W_hidden), "\n", session.run(b_hidd
 print("Output layer weights:\n", session.run(W_output), "\n", session.run(b_output))
 
 # %%
-# The plots: the data, the decision boundary of the trained network, and the loss curve.
-written = [
-    plot_points(points, 1 - classes, out / "data.png", title="XOR-like clusters", names=("red", "blue")),
-    plot_decision_boundary(lambda grid: 1 - np.argmax(session.run(p_output, {X: grid}), axis=1), points,
-                           1 - classes, out / "decision_boundary.png", title="multi-layer perceptron decision boundary",
-                           names=("red", "blue")),
-    plot_loss(losses, out / "loss.png", title="cross-entropy loss"),
-]
-print("Wrote", ", ".join(str(path) for path in written))
+# The data.
+plot_points(points, 1 - classes, saved("data.png"), title="XOR-like clusters", names=("red", "blue"))
+
+# %%
+# The decision boundary of the trained network.
+plot_decision_boundary(lambda grid: 1 - np.argmax(session.run(p_output, {X: grid}), axis=1), points, 1 - classes,
+                       saved("decision_boundary.png"), title="multi-layer perceptron decision boundary",
+                       names=("red", "blue"))
+
+# %%
+# The loss curve.
+plot_loss(losses, saved("loss.png"), title="cross-entropy loss")

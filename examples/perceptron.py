@@ -4,10 +4,11 @@ Perceptron
 
 The tutorial's perceptron: two Gaussian blobs of points, red around (-2, -2) and blue around (2, 2), and a
 softmax perceptron ``p = softmax(X W + b)`` trained by gradient descent on the cross-entropy loss
-``J = -Σ c log p``. The loss is printed every 10 steps; the data, the decision boundary and the loss curve are
-saved as PNG files.
+``J = -Σ c log p``. The loss is printed every 10 steps; then the data, the decision boundary and the loss curve
+are plotted.
 
-Run it with ``python examples/perceptron.py --out DIR``.
+Run it with ``python examples/perceptron.py --out DIR`` to save the plots in ``DIR`` as PNG files, or download it
+as a notebook below, where each plot shows under its cell.
 """
 
 import argparse
@@ -18,11 +19,18 @@ import numpy as np
 import symslow as ts
 from symslow.plotting import plot_decision_boundary, plot_loss, plot_points
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
-parser.add_argument("--out", default="example-output/perceptron", help="folder for the PNG files")
+parser = argparse.ArgumentParser(description="Train the tutorial's perceptron; plot its data, "
+                                             "decision boundary and loss curve.")
+parser.add_argument("--out", type=Path, help="a folder to save the plots in, as PNG files (default: not saved)")
 parser.add_argument("--steps", type=int, default=100, help="gradient descent steps")
+# parse_known_args: in a notebook, the kernel's own command line is left alone (and --out is not given)
 args, _ = parser.parse_known_args()
-out = Path(args.out)
+
+
+def saved(name):
+    """Where to save a plot: in the --out folder, or nowhere."""
+    return args.out / name if args.out else None
+
 
 # %%
 # The data: 50 red points around (-2, -2), 50 blue points around (2, 2), with one-hot labels.
@@ -66,12 +74,14 @@ b_value = session.run(b)
 print("Bias:\n", b_value)
 
 # %%
-# The plots: the data, the decision boundary the perceptron learned, and the loss curve.
-written = [
-    plot_points(points, 1 - classes, out / "data.png", title="red and blue points", names=("red", "blue")),
-    plot_decision_boundary(lambda grid: 1 - np.argmax(session.run(p, {X: grid}), axis=1), points, 1 - classes,
-                           out / "decision_boundary.png", title="perceptron decision boundary",
-                           names=("red", "blue")),
-    plot_loss(losses, out / "loss.png", title="cross-entropy loss"),
-]
-print("Wrote", ", ".join(str(path) for path in written))
+# The data.
+plot_points(points, 1 - classes, saved("data.png"), title="red and blue points", names=("red", "blue"))
+
+# %%
+# The decision boundary the perceptron learned.
+plot_decision_boundary(lambda grid: 1 - np.argmax(session.run(p, {X: grid}), axis=1), points, 1 - classes,
+                       saved("decision_boundary.png"), title="perceptron decision boundary", names=("red", "blue"))
+
+# %%
+# The loss curve.
+plot_loss(losses, saved("loss.png"), title="cross-entropy loss")

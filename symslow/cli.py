@@ -90,13 +90,14 @@ def demo(out: Path, steps: int = 1000, learning_rate: float = 0.03, seed: int = 
 
     # colour index 0 is red: the tutorial's red points are class 1 of the one-hot labels
     colours = 1 - classes
-    wrote(plotting.plot_points(points, colours, out / "data.png", title="XOR-like clusters", names=("red", "blue")),
-          "the data")
-    wrote(plotting.plot_decision_boundary(
+    plotting.plot_points(points, colours, out / "data.png", title="XOR-like clusters", names=("red", "blue"))
+    wrote(out / "data.png", "the data")
+    plotting.plot_decision_boundary(
         lambda grid: 1 - np.argmax(session.run(m["p_output"], {m["X"]: grid}), axis=1), points, colours,
-        out / "decision_boundary.png", title="decision boundary after training", names=("red", "blue")),
-        "the decision boundary")
-    wrote(plotting.plot_loss(losses, out / "loss.png", title="cross-entropy loss"), "the loss curve")
+        out / "decision_boundary.png", title="decision boundary after training", names=("red", "blue"))
+    wrote(out / "decision_boundary.png", "the decision boundary")
+    plotting.plot_loss(losses, out / "loss.png", title="cross-entropy loss")
+    wrote(out / "loss.png", "the loss curve")
 
     # the diagrams show values for four points, one from each cluster, so that every array fits in a node
     sample = [0, 25, 50, 75]
@@ -108,10 +109,13 @@ def demo(out: Path, steps: int = 1000, learning_rate: float = 0.03, seed: int = 
                                   title=f"The MLP and its gradient graph ({note})")
     wrote(viz.save(gradient, out / "gradient_graph.svg"), "the gradient graph")
     steps_ = viz.backprop_steps(m["J"], small_feed, session)
-    paths = viz.save_steps(steps_, out / "backprop")
-    for path in paths[:-1]:
-        wrote(path, "a step of backpropagation")
-    wrote(paths[-1], f"a page stepping through all {len(steps_)} steps of backpropagation")
+    for path in viz.save_steps(steps_, out / "backprop"):
+        if path.suffix == ".svg":
+            wrote(path, "a step of backpropagation")
+        elif path.suffix == ".html":
+            wrote(path, f"a page stepping through all {len(steps_)} steps of backpropagation")
+        else:
+            wrote(path, "the same steps as an animated GIF")
     return written
 
 
@@ -146,8 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Train the tutorial's multi-layer perceptron (XOR-like clusters, 2 sigmoid hidden units, "
                     "softmax output, cross-entropy, gradient descent) and write into DIR the data and "
                     "decision-boundary plots, the loss curve, the forward graph, the gradient graph and every "
-                    "step of backpropagation (SVG files and an HTML page to step through them). Drawing needs "
-                    "Graphviz.")
+                    "step of backpropagation (SVG files, an HTML page to step through them and an animated GIF). "
+                    "Drawing needs Graphviz.")
     demo_parser.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default: %(default)s)")
     demo_parser.add_argument("--steps", type=int, default=1000, help="gradient descent steps (default: %(default)s)")
     demo_parser.add_argument("--learning-rate", type=float, default=0.03, help="default: %(default)s")

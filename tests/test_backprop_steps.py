@@ -8,10 +8,14 @@ console, which must hold no error (uncaught errors and ``console.error`` calls a
 """
 
 import html
+import io
 import json
+import os
 import re
+import select
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -19,7 +23,8 @@ import pytest
 
 import symslow as ts
 from symslow.gradients import backprop_order
-from symslow.viz import backprop_steps, save_steps
+from symslow.viz import backprop_steps, render_svg, save_steps
+from symslow.viz.render import render
 
 from test_viz import sigmoid, tutorial_mlp
 
@@ -277,7 +282,250 @@ def test_notebook_display_of_steps():
         J = ts.reduce_sum(ts.square(x))
     steps = backprop_steps(J, {x: [1.0]})
     page = steps._repr_html_()
-    assert page.count("<svg") == len(steps) and page.count('class="symslow-steps" id="symslow-steps-') == 1
+    assert page.count("<svg") == len(steps) and page.count('class="symslow-steps in-a-cell" id="symslow-steps-') == 1
     assert backprop_steps(J)._repr_html_().split('id="')[1] != page.split('id="')[1]  # two outputs, two ids
     bundle = steps[1]._repr_mimebundle_()
     assert ET.fromstring(bundle["image/svg+xml"]).tag.endswith("svg") and bundle["text/plain"] == steps[1].text
+
+
+# one layout for all steps ----------------------------------------------------------------------------------------
+def node_shapes(svg):
+    """{Graphviz node id: the outline of its shape} in an SVG Graphviz drew."""
+    return dict(re.findall(r'<title>(n\d+|legend)</title>\s*<(?:path|polygon)[^>]*?\b(?:d|points)="([^"]+)"', svg))
+
+
+def svg_size(svg):
+    return re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+
+
+def test_every_step_keeps_every_node_in_its_place():
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    for diagrams in ([s.bare_diagram for s in steps], [s.diagram for s in steps]):  # as the page and the files
+        svgs = [render_svg(d) for d in diagrams]
+        shapes = [node_shapes(svg) for svg in svgs]
+        assert len(shapes[0]) == len(steps) - 1  # every node on the way to the loss
+        assert all(s == shapes[0] for s in shapes), "a node moved between steps"
+        assert len({svg_size(svg) for svg in svgs}) == 1, "the pictures differ in size"
+    # what changes is the highlighting: the node of step k is drawn in the colours of the node processed now
+    for step, svg in zip(steps[:-1], (render_svg(s.bare_diagram) for s in steps[:-1])):
+        drawn = re.search(rf'<title>n{step.node.id}</title>\s*<(?:path|polygon) fill="([^"]+)" stroke="([^"]+)"', svg)
+        assert drawn.groups() == ("#ffff99", "#d7301f"), step.number
+    # no node's text spills out of its box: Graphviz warns when a label is larger than a fixed size
+    for step in steps:
+        done = subprocess.run(["neato", "-n2", "-Tsvg"], input=step.diagram.source, capture_output=True, text=True)
+        assert done.returncode == 0 and "too small" not in done.stderr, done.stderr
+
+
+def test_the_page_writes_each_caption_once_and_the_gif_beside_it(tmp_path):
+    from PIL import Image
+
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(x - ts.sigmoid(x), name="J")
+    steps = backprop_steps(J, {x: [0.0, 1.0]})
+    paths = save_steps(steps, tmp_path)
+    assert tmp_path / "steps.gif" in paths and 'href="steps.gif"' in (tmp_path / "index.html").read_text()
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    sections = re.findall(r'<section class="step".*?</section>', page, re.S)
+    assert len(sections) == len(steps)
+    for step, section in zip(steps, sections):
+        text = html.unescape(re.sub(r"<[^>]+>", " ", section))
+        caption = html.unescape(re.sub(r"<[^>]+>", "", step.title))
+        assert text.count(caption) == 1, (step.number, text)
+        assert f"Step {step.number} of" not in text  # the diagram carries no caption of its own on the page
+    assert "Step 2 of 5" in render_svg(steps[1].diagram)  # the step files do: they stand alone
+    with Image.open(tmp_path / "steps.gif") as gif:
+        assert gif.n_frames == len(steps)
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(np.asarray(gif.convert("RGB")))
+    # below the captions, which all have three lines, a node's box is at the same pixels in every frame: the
+    # loss J, drawn coral in every step but the first (where it is the node processed now)
+    coral = [np.argwhere(np.all(np.abs(f.astype(int) - [251, 128, 114]) < 8, axis=2)) for f in frames[1:]]
+    assert all(len(c) > 50 for c in coral)
+    boxes = {(tuple(c.min(axis=0)), tuple(c.max(axis=0))) for c in coral}
+    assert len(boxes) == 1, boxes
+
+
+def test_steps_print_as_a_short_summary():
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    summary = repr(steps)
+    assert summary == str(steps) and len(summary) < 250 and "\n" not in summary
+    assert summary.startswith(f"<BackpropSteps: {len(steps)} steps from the loss 'negative', with values")
+    assert "symbolic" in repr(backprop_steps(m["J"]))
+
+
+def test_the_notebook_widget_shows_the_steps_without_a_second_caption():
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(ts.square(x), name="J")
+    steps = backprop_steps(J, {x: [1.0]})
+    widget = steps._repr_html_()
+    assert widget.count("<svg") == len(steps) and "Step 2 of" not in re.sub(r'<span class="counter".*?</span>', "", widget)
+    assert "location.replace" in widget and '"symslow-steps-' in widget  # the script, which leaves the address alone in a notebook (below)
+    assert "var page = false;" in widget
+
+
+# the page driven by real key presses: Chromium over its DevTools protocol ----------------------------------------
+class DevTools:
+    """Headless Chromium driven over the DevTools protocol (``--remote-debugging-pipe``: JSON messages ending in a
+    NUL byte, read from its descriptor 3, answered on 4). Key presses sent this way are real input events: they
+    reach whatever has the focus and do what a key does there (a focused slider moves), as a user's would."""
+
+    def __init__(self, profile):
+        self.process = subprocess.Popen(
+            ["sh", "-c", 'exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null', chromium_path(), "--headless",
+             "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.buffer = b""
+        self.last_id = 0
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.page("Page.enable")
+
+    def call(self, method, session=None, **params):
+        self.last_id += 1
+        message = {"id": self.last_id, "method": method, "params": params, **({"sessionId": session} if session else {})}
+        self.process.stdin.write(json.dumps(message).encode() + b"\0")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + 60
+        while True:
+            while b"\0" not in self.buffer:
+                ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                assert ready, f"Chromium did not answer {method}"
+                chunk = os.read(self.process.stdout.fileno(), 1 << 16)
+                assert chunk, "Chromium closed its DevTools pipe"
+                self.buffer += chunk
+            raw, self.buffer = self.buffer.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self.last_id:  # else an event, which these tests do not need
+                assert "error" not in reply, reply
+                return reply.get("result", {})
+
+    def page(self, method, **params):
+        return self.call(method, session=self.session, **params)
+
+    def open(self, url):
+        self.page("Page.navigate", url=url)
+        for _ in range(200):
+            if self.js("document.readyState") == "complete" and self.js("!!document.getElementById('next')"):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{url} did not load")
+
+    def js(self, expression):
+        result = self.page("Runtime.evaluate", expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in result, result
+        return result["result"].get("value")
+
+    def press(self, key, code):
+        for kind in ("keyDown", "keyUp"):
+            self.page("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=code,
+                      nativeVirtualKeyCode=code)
+
+    def current(self):
+        return int(self.js("document.getElementById('symslow-steps').getAttribute('data-current')"))
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    devtools = DevTools(tmp_path / "profile")
+    yield devtools
+    devtools.close()
+
+
+@pytest.fixture(scope="module")
+def mlp_page(tmp_path_factory):
+    m = tutorial_mlp()
+    steps = backprop_steps(m["J"], m["feed"])
+    folder = tmp_path_factory.mktemp("mlp-steps")
+    save_steps(steps, folder, gif=False)
+    return folder / "index.html", len(steps)
+
+
+def test_arrow_keys_work_without_a_click_and_move_one_step_even_on_the_slider(browser, mlp_page):
+    page, count = mlp_page
+    browser.open(page.as_uri())
+    assert browser.current() == 1 and browser.js("document.activeElement === document.body")  # nothing clicked
+    browser.press("ArrowRight", 39)
+    assert browser.current() == 2
+    browser.press("ArrowRight", 39)
+    browser.press("ArrowLeft", 37)
+    assert browser.current() == 2
+    browser.js("document.getElementById('slider').focus()")
+    assert browser.js("document.activeElement.id") == "slider"
+    browser.press("ArrowRight", 39)  # the slider's own arrow key handling must not add a second step
+    assert browser.current() == 3 and browser.js("document.getElementById('slider').value") == "3"
+    browser.press("ArrowLeft", 37)
+    assert browser.current() == 2
+    browser.js("document.getElementById('next').focus()")
+    browser.press("ArrowRight", 39)
+    assert browser.current() == 3
+    browser.press("End", 35)
+    assert browser.current() == count
+    browser.press("ArrowRight", 39)
+    assert browser.current() == count  # no step after the last
+    browser.press("Home", 36)
+    assert browser.current() == 1
+
+
+def test_the_address_follows_the_step_and_the_step_follows_the_address(browser, mlp_page):
+    page, count = mlp_page
+    browser.open(page.as_uri() + "#4")
+    assert browser.current() == 4
+    browser.js("document.getElementById('next').click()")
+    assert browser.current() == 5 and browser.js("location.hash") == "#5"
+    history = browser.js("history.length")
+    browser.press("ArrowRight", 39)
+    assert browser.js("location.hash") == "#6" and browser.js("history.length") == history  # no entry per step
+    browser.js("location.hash = '#2'")  # the reader edits the address, or follows a link to step 2
+    for _ in range(40):
+        if browser.current() == 2:
+            break
+        time.sleep(0.05)
+    assert browser.current() == 2
+    browser.open(page.as_uri() + f"#{count + 5}")  # past the end: the last step
+    assert browser.current() == count
+
+
+def test_nodes_stay_in_place_on_screen_from_step_to_step(browser, mlp_page):
+    page, count = mlp_page
+    browser.open(page.as_uri())
+    where = ("JSON.stringify(Array.prototype.map.call(document.querySelectorAll('section.step:not([hidden]) g.node'),"
+             " function (g) { var r = g.getBoundingClientRect(); "
+             "return [g.querySelector('title').textContent, Math.round(r.x), Math.round(r.y + window.scrollY),"
+             " Math.round(r.width), Math.round(r.height)]; }))")
+    seen = []
+    for k in range(count):
+        seen.append(json.loads(browser.js(where)))
+        browser.press("ArrowRight", 39)
+    assert len(seen[0]) == count  # the nodes and the legend
+    moved = [k + 1 for k, boxes in enumerate(seen) if boxes != seen[0]]
+    assert not moved, f"nodes moved at steps {moved}"
+
+
+def test_a_diagram_on_a_layout_keeps_its_places_when_copied_and_refuses_what_the_layout_lacks():
+    from symslow.viz.layout import PinnedDigraph
+
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(name="x")
+        J = ts.reduce_sum(ts.square(x), name="J")
+    step = backprop_steps(J, {x: [1.0]})[1]
+    assert isinstance(step.diagram, PinnedDigraph)
+    twin = step.diagram.copy()
+    assert node_shapes(render_svg(twin)) == node_shapes(render_svg(step.diagram))
+    with pytest.raises(KeyError, match="the layout has no node 'elsewhere'"):
+        twin.node("elsewhere")
+    with pytest.raises(KeyError, match=f"the layout has no edge n{x.id} -> n{J.id}"):
+        twin.edge(f"n{x.id}", f"n{J.id}")

@@ -55,7 +55,7 @@ def test_demo_writes_the_files_it_lists(tmp_path):
     listed = [Path(line.split("  (")[0].strip()) for line in done.stdout.splitlines() if line.startswith("  " + str(out))]
     names = {p.relative_to(out).as_posix() for p in listed}
     assert {"data.png", "decision_boundary.png", "loss.png", "forward_graph.svg", "gradient_graph.svg",
-            "backprop/index.html", "backprop/step_01.svg"} <= names
+            "backprop/index.html", "backprop/step_01.svg", "backprop/steps.gif"} <= names
     steps = sorted(n for n in names if re.fullmatch(r"backprop/step_\d+\.svg", n))
     assert len(steps) == len(nodes_reached_from_the_loss()) + 1  # one per node (the loss first) and the summary
     assert f"Wrote {len(listed)} files into {out}" in done.stdout
@@ -65,6 +65,8 @@ def test_demo_writes_the_files_it_lists(tmp_path):
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         elif path.suffix == ".svg":
             assert ET.parse(path).getroot().tag.endswith("svg")
+        elif path.suffix == ".gif":
+            assert path.read_bytes()[:6] == b"GIF89a"
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == sorted(p.name for p in listed)
     # the tutorial's MLP learns the XOR-like data: the loss falls and the accuracy is reported
     losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", done.stdout)]

@@ -7,13 +7,16 @@ One Sphinx build (``sphinx-build -W``, as ``make docs`` runs it) into a temporar
   LaTeX source, with no error);
 * no page links to a missing file or anchor, and no page loads anything from the network;
 * every public name has its entry in the API reference, every example its gallery page with its images;
-* each chapter's code, exported as one script, runs on its own from top to bottom;
+* each chapter's code, exported as one script, runs on its own from top to bottom, and is the code the page shows
+  (no hidden helper); the page offers it as that script and as a notebook (run by test_notebooks.py);
+* the home page and every chapter credit and link the tutorial symslow follows;
 * screenshots of the home page and of chapter 4 are not blank (copies stay in ``docs/_build/screenshots``).
 """
 
 from __future__ import annotations
 
 import base64
+import html as html_module
 import io
 import os
 import re
@@ -42,22 +45,18 @@ CHAPTERS = [
     "07_how_symslow_works",
 ]
 CHAPTERS_WITH_PLOTS = {"02_perceptrons", "04_backpropagation", "05_multi_layer_perceptrons"}
+PAGES_WITH_CODE = sorted(str(p.relative_to(DOCS).with_suffix("")) for p in DOCS.rglob("*.md")
+                         if "_build" not in p.parts and "{symslow-run}" in p.read_text(encoding="utf-8"))
+TUTORIAL = "https://www.deepideas.net/deep-learning-from-scratch-"
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # the build ---------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The site, built as ``make docs`` builds it (warnings are errors), into a temporary folder."""
-    out = tmp_path_factory.mktemp("docs")
-    html = out / "html"
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-b", "html",
-               "-d", str(out / "doctrees"), str(DOCS), str(html)]
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-5000:]}\n{result.stderr[-8000:]}"
-    return html
+def site(docs_site) -> Path:
+    """The site, built as ``make docs`` builds it (warnings are errors), into a temporary folder (conftest.py)."""
+    return docs_site
 
 
 class _Page(HTMLParser):
@@ -152,7 +151,7 @@ def _assert_not_blank(png: bytes, what: str) -> None:
 
 # the pages ---------------------------------------------------------------------------------------------------------
 def test_the_build_produces_the_chapters_the_gallery_and_the_api_pages(site):
-    for page in ["index", "getting_started", "errors", "api/index", "auto_examples/index",
+    for page in ["index", "getting_started", "notebooks", "errors", "api/index", "auto_examples/index",
                  *(f"chapters/{c}" for c in CHAPTERS), *(f"auto_examples/{e}" for e in EXAMPLES)]:
         assert (site / f"{page}.html").is_file(), f"{page}.html was not built"
     assert (site / "_static/mathjax/tex-svg-full.js").stat().st_size > 1_000_000
@@ -243,6 +242,59 @@ def test_each_example_ran_and_its_images_are_embedded_with_a_download_link(site,
     assert "Traceback" not in page.text
 
 
+def _shown_code(page: Path) -> list[str]:
+    """The code blocks a page shows from its symslow-run blocks, as text."""
+    blocks = re.findall(r'<div class="symslow-code [^"]*"><div class="highlight"><pre>(.*?)</pre>',
+                        page.read_text(encoding="utf-8"), re.S)
+    return [html_module.unescape(re.sub(r"<[^>]+>", "", block)).rstrip("\n") for block in blocks]
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_CODE)
+def test_the_code_a_page_runs_is_the_code_it_shows_and_is_offered_as_script_and_notebook(site, page):
+    path = site / f"{page}.html"
+    shown = _shown_code(path)
+    assert shown, f"{page} shows no code"
+    script = (site / "_scripts" / f"{page}.py").read_text(encoding="utf-8")
+    docstring_end = script.index('"""', 3) + 3
+    assert script[docstring_end:].strip("\n") == "\n\n".join(shown), f"{page} runs code it does not show"
+    assert "show(" not in script and "show_math" not in script
+    markup = path.read_text(encoding="utf-8")
+    name = page.rsplit("/", 1)[-1]
+    up = "../" * page.count("/")
+    downloads = re.search(r'<p class="symslow-downloads">(.*?)</p>', markup, re.S)
+    assert downloads, f"{page} offers no downloads"
+    assert f'href="{up}_notebooks/{page}.ipynb"' in downloads[1] and f'href="{up}_scripts/{page}.py"' in downloads[1]
+    assert f"{name}.ipynb" in downloads[1]
+    assert markup.index("symslow-downloads") < markup.index("symslow-code")  # under the title, before the code
+
+
+def test_the_tutorial_is_credited_and_linked_on_the_home_page_and_in_every_chapter(site):
+    home = parse(site / "index.html")
+    assert f"{TUTORIAL}theory-and-implementation/" in home.links
+    assert "https://github.com/danielsabinasz/TensorSlow" in home.links
+    assert "Daniel Sabinasz" in home.text
+    parts = {"01_computational_graphs": "i-computational-graphs/", "02_perceptrons": "ii-perceptrons/",
+             "03_training_criterion": "iii-training-criterion/",
+             "04_backpropagation": "iv-gradient-descent-and-backpropagation/",
+             "05_multi_layer_perceptrons": "v-multi-layer-perceptrons/"}
+    for chapter in CHAPTERS:
+        page = parse(site / "chapters" / f"{chapter}.html")
+        assert "Daniel Sabinasz" in page.text, chapter
+        expected = TUTORIAL + parts.get(chapter, "theory-and-implementation/")
+        assert expected in page.links, f"{chapter} does not link {expected}"
+
+
+def test_the_steps_of_backpropagation_show_as_the_widget_in_chapter_4_and_on_the_notebook_page(site):
+    for page in ("chapters/04_backpropagation", "notebooks"):
+        markup = (site / f"{page}.html").read_text(encoding="utf-8")
+        widget = re.search(r'<div class="symslow-html"><style>.*?</script>', markup, re.S)
+        assert widget, f"{page} has no step-through widget"
+        assert widget[0].count('<section class="step"') >= 5 and widget[0].count("<svg") >= 5
+    notebooks = parse(site / "notebooks.html")
+    assert notebooks.diagrams and notebooks.math >= 2
+    assert any(src.startswith("data:image/png") for src in notebooks.images)
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_each_chapter_runs_on_its_own_from_top_to_bottom(site, chapter, tmp_path):
     script = site / "_scripts" / "chapters" / f"{chapter}.py"
@@ -266,7 +318,7 @@ def _browser(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
-@pytest.mark.parametrize("page", ["index", "getting_started", *(f"chapters/{c}" for c in CHAPTERS)])
+@pytest.mark.parametrize("page", ["index", "getting_started", "notebooks", *(f"chapters/{c}" for c in CHAPTERS)])
 def test_the_browser_typesets_every_formula_offline(site, page):
     path = site / f"{page}.html"
     expected = parse(path).math

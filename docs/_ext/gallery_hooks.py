@@ -1,13 +1,12 @@
 """sphinx-gallery hooks: the examples' command line, the images they save, a fresh default graph per example.
 
-The examples save their figures and diagrams into the folder given by ``--out``. Each example gets its own folder
-under ``docs/_build/gallery-output``; after each code block, the images that appeared there are copied into the
-gallery and shown below the block, in the order they were written.
+The examples save their plots into the folder given by ``--out`` (run as notebooks, without ``--out``, they show
+them instead). Each example gets its own folder under ``docs/_build/gallery-output``; after each code block, the
+images that appeared there are copied into the gallery and shown below the block, in the order they were written.
 """
 
 from __future__ import annotations
 
-import ast
 import shutil
 from pathlib import Path
 
@@ -19,13 +18,7 @@ def _output_dir(gallery_conf: dict, src_file: str) -> Path:
 
 
 def reset_argv(gallery_conf: dict, script_vars: dict) -> list[str]:
-    """``--out <empty folder of this example>``; also gives the example its docstring back as ``__doc__``.
-
-    sphinx-gallery runs an example with ``__doc__ = ""``; Python gives a script its module docstring, which the
-    examples use for their ``--help`` text.
-    """
-    source = Path(script_vars["src_file"]).read_text(encoding="utf-8")
-    script_vars["example_globals"]["__doc__"] = ast.get_docstring(ast.parse(source), clean=False)
+    """``--out <empty folder of this example>``."""
     out = _output_dir(gallery_conf, script_vars["src_file"])
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

@@ -1,32 +1,40 @@
-"""A Sphinx directive that runs a page's code with symslow and embeds what it produces.
+"""A Sphinx directive that runs a page's code with symslow and shows what a Jupyter notebook would show.
 
 In a MyST page::
 
     ```{symslow-run}
     z = ts.add(ts.matmul(A, x), b)
-    show(z)
+    ts.latex(z)
     ```
 
-The block's code is shown, then run in a namespace shared by all the blocks of the page (so a page runs from top
-to bottom like a script), and its results follow it:
+The block's code is shown, then run in a namespace shared by all the blocks of the page (a page runs from top to
+bottom like a notebook, each block a cell), and its results follow it, as in a notebook:
 
 * what the code prints, and the warnings it raises, as a text block;
-* every ``show(obj)`` call: a node or a SymPy expression as a typeset formula (``symslow.latex`` /
-  ``sympy.latex``), a LaTeX string from ``show_math``, a Graphviz graph as inline SVG, a matplotlib figure or a
-  PNG / SVG file as an image.
+* the value of the block's last line, when that line is an expression (and not ``None``; a ``;`` at its end hides
+  it), shown by its rich representation the way Jupyter chooses one: ``_repr_mimebundle_``, ``_repr_svg_``,
+  ``_repr_html_``, ``_repr_latex_``, ``_repr_png_`` (a node or a diagram as inline SVG, the backpropagation widget as
+  HTML, ``symslow.latex`` and SymPy expressions typeset, a matplotlib ``Figure`` as PNG), else its ``repr``;
+* the matplotlib figures the block left open in pyplot, as PNG (the notebook's inline backend shows those too), then
+  closed.
 
-A block that raises fails the build (a warning, an error under ``-W``), with the traceback.
-Options: ``:hide-code:`` shows only the results; ``:hide-output:`` runs the code without showing its printed text.
+Nothing is added to the namespace: the code on the page is all the code there is, and a reader can copy it. A block
+that raises fails the build (a warning, an error under ``-W``), with the traceback. Options: ``:hide-code:`` shows only
+the results; ``:hide-output:`` runs the code without showing its printed text.
+
+A page with such blocks is also offered to download under its title: as a Jupyter notebook (``_notebooks/<page>.ipynb``,
+written by :mod:`symslow_notebook`) and as one script (``_scripts/<page>.py``).
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import contextlib
 import html
 import io
-import os
 import re
+import sys
 import traceback
 import warnings
 from pathlib import Path
@@ -45,54 +53,76 @@ _namespaces: dict[str, dict[str, Any]] = {}
 _scripts: dict[str, list[str]] = {}
 
 
-class _Outputs:
-    """What ``show`` and ``show_math`` collect while a block runs, in order."""
+def run_cell(code: str, namespace: dict[str, Any], filename: str) -> Any:
+    """Run ``code`` as a notebook cell: the value of its last line if that is an expression (else ``None``)."""
+    tree = ast.parse(code, filename)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, filename, "exec"), namespace)
+    return None if last is None else eval(compile(last, filename, "eval"), namespace)
 
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
 
-    def show(self, obj: Any, lhs: str | None = None) -> None:
-        """Embed ``obj`` below the block (``lhs``: a LaTeX left-hand side for formulas, ``z`` gives ``z = ...``)."""
-        import graphviz
-        import sympy
+def representation(value: Any) -> tuple[str, str]:
+    """How a notebook would show ``value``: ``(kind, payload)``, kind one of svg, html, math, png, text."""
+    if _is_figure(value):
+        return "png", _figure_png(value)
+    bundle: dict[str, Any] = {}
+    if not isinstance(value, type):  # a class has these methods too, unbound
+        method = getattr(value, "_repr_mimebundle_", None)
+        if callable(method):
+            found = method()
+            bundle.update((found[0] if isinstance(found, tuple) else found) or {})
+        for mime, name in (("image/svg+xml", "_repr_svg_"), ("text/html", "_repr_html_"),
+                           ("text/latex", "_repr_latex_"), ("image/png", "_repr_png_")):
+            method = getattr(value, name, None)
+            if mime not in bundle and callable(method):
+                data = method()
+                if data is not None:
+                    bundle[mime] = data
+    # the same picture as Jupyter's choice (HTML first), except that an SVG the HTML only wraps is taken as SVG
+    if "image/svg+xml" in bundle:
+        svg = bundle["image/svg+xml"]
+        return "svg", svg.decode("utf-8") if isinstance(svg, bytes) else svg
+    if "text/html" in bundle:
+        return "html", bundle["text/html"]
+    if "text/latex" in bundle:
+        return "math", _latex_body(bundle["text/latex"])
+    if "image/png" in bundle:
+        png = bundle["image/png"]
+        return "png", base64.b64encode(png).decode() if isinstance(png, bytes) else png
+    return "text", repr(value)
 
-        import symslow
 
-        if isinstance(obj, symslow.Node):
-            self.show_math(symslow.latex(obj), lhs)
-        elif isinstance(obj, sympy.Basic):
-            self.show_math(sympy.latex(obj), lhs)
-        elif isinstance(obj, (graphviz.Digraph, graphviz.Graph, graphviz.Source)):
-            self.items.append(("svg", obj.pipe(format="svg", encoding="utf-8")))
-        elif _is_figure(obj):
-            buffer = io.BytesIO()
-            obj.savefig(buffer, format="png", dpi=100)
-            import matplotlib.pyplot as plt
-
-            plt.close(obj)
-            self.items.append(("png", base64.b64encode(buffer.getvalue()).decode()))
-        elif isinstance(obj, (str, os.PathLike)) and Path(obj).suffix.lower() in (".png", ".svg"):
-            path = Path(obj)
-            if path.suffix.lower() == ".svg":
-                self.items.append(("svg", path.read_text(encoding="utf-8")))
-            else:
-                self.items.append(("png", base64.b64encode(path.read_bytes()).decode()))
-        else:
-            raise TypeError(
-                f"show() takes a node, a SymPy expression, a Graphviz graph, a figure or an image file, not {obj!r}"
-            )
-
-    def show_math(self, latex: str, lhs: str | None = None) -> None:
-        """Embed a LaTeX formula (displayed)."""
-        self.items.append(("math", f"{lhs} = {latex}" if lhs else latex))
+def _latex_body(latex: str) -> str:
+    """The formula of a ``text/latex`` representation, without its ``$`` / ``$$`` and ``\\displaystyle``."""
+    text = latex.strip()
+    for fence in ("$$", "$"):
+        if text.startswith(fence) and text.endswith(fence) and len(text) > 2 * len(fence):
+            text = text[len(fence):-len(fence)].strip()
+            break
+    return re.sub(r"^\\displaystyle\s*", "", text)
 
 
 def _is_figure(obj: Any) -> bool:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        return False
-    return isinstance(obj, Figure)
+    figure = sys.modules.get("matplotlib.figure")
+    return figure is not None and isinstance(obj, figure.Figure)
+
+
+def _figure_png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _open_figures() -> list[str]:
+    """The figures left open in pyplot, as PNG; then closed, as the notebook's inline backend does at a cell's end."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return []
+    pngs = [_figure_png(pyplot.figure(number)) for number in pyplot.get_fignums()]
+    pyplot.close("all")
+    return pngs
 
 
 _XML_PROLOGUE = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--.*?-->\s*)*", re.DOTALL)
@@ -122,7 +152,7 @@ def _fit_diagram(svg: str) -> tuple[str, bool]:
 
 
 class SymslowRun(SphinxDirective):
-    """``symslow-run``: show a block of Python, run it, embed its printed text, formulas, diagrams and plots."""
+    """``symslow-run``: show a block of Python, run it as a notebook cell, embed what the cell shows."""
 
     has_content = True
     option_spec = {"hide-code": directives.flag, "hide-output": directives.flag, "caption": directives.unchanged}
@@ -134,9 +164,6 @@ class SymslowRun(SphinxDirective):
         if namespace is None:
             namespace = _namespaces[docname] = _fresh_namespace()
         _scripts.setdefault(docname, []).append(code)
-        outputs = _Outputs()
-        namespace["show"] = outputs.show
-        namespace["show_math"] = outputs.show_math
         printed = io.StringIO()
         filename = f"<{docname}, block at line {self.lineno}>"
         result: list[nodes.Node] = []
@@ -147,7 +174,9 @@ class SymslowRun(SphinxDirective):
         try:
             with contextlib.redirect_stdout(printed), warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("default")
-                exec(compile(code, filename, "exec"), namespace)
+                value = run_cell(code, namespace, filename)
+                shown = [] if value is None else [representation(value)]
+                shown += [("png", png) for png in _open_figures()]
             for line in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
                 printed.write(line + "\n")  # as a reader running the code would see them
         except Exception:
@@ -158,16 +187,19 @@ class SymslowRun(SphinxDirective):
         text = printed.getvalue()
         if text and "hide-output" not in self.options:
             result.append(nodes.literal_block(text, text, language="none", classes=["symslow-output"]))
-        for kind, payload in outputs.items:
-            result.append(self._embed(kind, payload))
+        result.extend(self._embed(kind, payload) for kind, payload in shown)
         return result
 
     def _embed(self, kind: str, payload: str) -> nodes.Node:
         if kind == "math":
             return nodes.math_block(payload, payload, docname=self.env.docname, number=None, label=None, nowrap=False)
+        if kind == "text":
+            return nodes.literal_block(payload, payload, language="none", classes=["symslow-result"])
         if kind == "svg":
             svg, wide = _fit_diagram(_inline_svg(payload))
             markup = f'<div class="symslow-diagram{" symslow-wide" if wide else ""}">{svg}</div>'
+        elif kind == "html":
+            markup = f'<div class="symslow-html">{payload}</div>'
         else:
             alt = html.escape(self.options.get("caption", "plot made by the code above"))
             markup = f'<div class="symslow-plot"><img alt="{alt}" src="data:image/png;base64,{payload}"/></div>'
@@ -175,7 +207,7 @@ class SymslowRun(SphinxDirective):
 
 
 def _fresh_namespace() -> dict[str, Any]:
-    """A page starts with a new default graph and an empty namespace (like a new script)."""
+    """A page starts with a new default graph and an empty namespace (like a new notebook)."""
     import symslow
 
     symslow.reset_default_graph()
@@ -188,40 +220,33 @@ def _forget(app: Sphinx, env, docname: str) -> None:
 
 
 def _write_script(app: Sphinx, doctree: nodes.document) -> None:
-    """A page's blocks, joined, become ``_scripts/<page>.py`` in the built site, linked at the end of the page.
-
-    The script runs on its own (``python 01_computational_graphs.py``): ``show`` prints what the page embeds.
-    """
+    """A page's blocks, joined, become ``_scripts/<page>.py`` in the built site; the page links it under its title,
+    with the page as a notebook (``_notebooks/<page>.ipynb``)."""
     docname = app.env.docname
     blocks = _scripts.get(docname)
     _namespaces.pop(docname, None)  # the page is read: its objects can go
     if not blocks or app.builder.format != "html":
         return
+    name = Path(docname).name
     target = Path(app.outdir) / "_scripts" / f"{docname}.py"
     target.parent.mkdir(parents=True, exist_ok=True)
     header = (
-        f'"""The code of the page {docname!r}, block after block.\n\n'
-        "``show`` prints what the page typesets or draws: formulas as text, diagrams by their size.\n"
-        '"""\n\n\n'
-        "def show(obj, lhs=None):\n"
-        "    import sympy\n"
-        "    import symslow\n\n"
-        "    if isinstance(obj, symslow.Node):\n"
-        "        text = symslow.pretty(obj)\n"
-        "    elif isinstance(obj, sympy.Basic):\n"
-        "        text = sympy.pretty(obj)\n"
-        "    elif hasattr(obj, 'source') and hasattr(obj, 'pipe'):\n"
-        "        text = f\"(a Graphviz diagram of {obj.source.count(' -> ')} edges; .render() draws it)\"\n"
-        "    else:\n"
-        "        text = str(obj)\n"
-        "    print(text if lhs is None else f'{lhs} =\\n{text}')\n\n\n"
-        "def show_math(latex, lhs=None):\n"
-        "    print(latex if lhs is None else f'{lhs} = {latex}')\n\n\n"
+        f'"""The code of the page {docname!r} of the symslow documentation, block after block.\n\n'
+        f"Run as a script, it shows what it prints; as a notebook ({name}.ipynb, offered beside it), each block's\n"
+        'last line also shows its result: a formula, a diagram, a plot.\n"""\n\n'
     )
     target.write_text(header + "\n\n".join(blocks) + "\n", encoding="utf-8")
-    href = "../" * docname.count("/") + f"_scripts/{docname}.py"
-    link = f'<p class="symslow-script">The code of this page as one script: <a href="{href}">{Path(href).name}</a>.</p>'
-    doctree.append(nodes.raw("", link, format="html"))
+    up = "../" * docname.count("/")
+    links = (
+        '<p class="symslow-downloads">Run this page yourself: as a Jupyter notebook, '
+        f'<a href="{up}_notebooks/{docname}.ipynb" download>{name}.ipynb</a>, or as a script, '
+        f'<a href="{up}_scripts/{docname}.py" download>{name}.py</a>.</p>'
+    )
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None and section.children and isinstance(section[0], nodes.title):
+        section.insert(1, nodes.raw("", links, format="html"))
+    else:
+        doctree.insert(0, nodes.raw("", links, format="html"))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 * :func:`draw` — the subgraph some fetches need, with formulas, shapes and (when fed) values;
 * :func:`draw_gradients` — the forward graph and the gradient graph backpropagation builds, running the other way;
-* :func:`backprop_steps` / :func:`save_steps` — backpropagation step by step, as SVGs and one HTML page.
+* :func:`backprop_steps` / :func:`save_steps` — backpropagation step by step, every node kept in its place: SVGs,
+  one HTML page to step through them and an animated GIF.
 
 Diagrams are ``graphviz.Digraph`` objects: ``.source`` is their DOT text (no Graphviz binaries needed), and
 :func:`render` / :func:`save` render them (the binaries needed, with an error saying how to install them). In
-Jupyter, diagrams, steps and nodes display inline.
+Jupyter, diagrams, nodes and single steps display inline as SVG, and the steps of :func:`backprop_steps` as a
+widget to step through.
 """
 
 from __future__ import annotations

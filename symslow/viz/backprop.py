@@ -22,8 +22,9 @@ from ..graph import Node
 from ..ops.base import Operation
 from . import style
 from .graph import diagram, node_values
+from .layout import Layout, layout_of
 from .page import page_html
-from .render import render, render_svg, svg_or_none
+from .render import GraphvizNotFoundError, render, render_svg, svg_or_none
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -63,7 +64,9 @@ class BackpropStep:
         value: the gradient's value when fed, else ``None``.
         done: nodes whose gradient is complete before this step.
         remaining: nodes still to process after this one, in order.
-        diagram: the forward graph with this node highlighted (a ``graphviz.Digraph``).
+        diagram: the forward graph with this node highlighted and the step as its caption (a ``graphviz.Digraph``).
+            The steps of one :func:`backprop_steps` share one layout: every node stays in its place.
+        bare_diagram: the same without the caption, as the step-through page shows it below its own caption.
     """
 
     number: int
@@ -77,17 +80,24 @@ class BackpropStep:
     done: list[Node]
     remaining: list[Node]
     diagram: graphviz.Digraph = field(repr=False)
+    bare_diagram: graphviz.Digraph | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
         """A one-line caption (HTML-like fragment)."""
         if self.kind == "end":
             return "All gradients are known"
-        name = style.escape(self.node.name)
+        name = style.name(self.node.name)
         if self.kind == "start":
             return f"Start at the loss {name}: its gradient with respect to itself is 1"
-        users = ", ".join(style.escape(c.name) for c in self.consumers)
+        users = ", ".join(style.name(c.name) for c in self.consumers)
         return f"Node {name}: sum what its consumers ({users}) pass back"
+
+    @property
+    def still_to_do(self) -> str:
+        """The nodes left after this step, the first twelve (HTML-like fragment), or ``"nothing"``."""
+        rest = ", ".join(style.name(n.name) for n in self.remaining[:12]) + (" …" if len(self.remaining) > 12 else "")
+        return rest or "nothing"
 
     @property
     def text(self) -> str:
@@ -123,18 +133,42 @@ class BackpropStep:
 
 
 class BackpropSteps(list):
-    """The steps of :func:`backprop_steps`: a list that displays as a step-through page in notebooks."""
+    """The steps of :func:`backprop_steps`: a list that displays as a step-through page in notebooks.
 
-    def save(self, folder: str | Path, formats: Sequence[str] = ("svg",), gif: bool = False) -> list[Path]:
+    Its ``repr`` is a one-line summary; each step's ``text`` has the details.
+
+    Example:
+        >>> import symslow as ts
+        >>> from symslow.viz import backprop_steps
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> backprop_steps(ts.reduce_sum(ts.square(x), name="J"), feed_dict={x: [1.0, 2.0]})
+        <BackpropSteps: 4 steps from the loss 'J', with values: J, square, x, then all gradients are known>
+    """
+
+    def __repr__(self) -> str:
+        names = [step.node.name for step in self if step.node is not None]
+        if not names:
+            return "<BackpropSteps: no steps>"
+        shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+        fed = "with values" if any(step.value is not None for step in self) else "symbolic (nothing fed)"
+        return (f"<BackpropSteps: {len(self)} steps from the loss {names[0]!r}, {fed}: {shown}, "
+                "then all gradients are known>")
+
+    def save(self, folder: str | Path, formats: Sequence[str] = ("svg",), gif: bool = True) -> list[Path]:
         """Same as :func:`save_steps`."""
         return save_steps(self, folder, formats, gif=gif)
 
     def _repr_html_(self) -> str | None:
         try:
-            svgs = [render_svg(step.diagram) for step in self]
-        except Exception:
+            svgs = [render_svg(_bare(step)) for step in self]
+        except GraphvizNotFoundError:
             return None
         return page_html(self, svgs, fragment=True)
+
+
+def _bare(step: BackpropStep) -> graphviz.Digraph:
+    return step.bare_diagram if step.bare_diagram is not None else step.diagram
 
 
 def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Session | None" = None) -> BackpropSteps:
@@ -167,7 +201,7 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
     table = compute_gradients(loss)
     order = backprop_order([loss])
     forward = topological_order([loss])
-    names = {g.symbol: f"∂J/∂{style.escape(x.name)}" for x, g in table.items()}
+    names = {g.symbol: f"∂J/∂{style.name(x.name)}" for x, g in table.items()}
 
     shares = {id(n): _shares(n, table, order, scope, first_new) for n in order}
     wanted = [*table.values(), *(c.share for cs in shares.values() for c in cs if c.share is not None)]
@@ -190,15 +224,16 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
             formula = "∂J/∂J = 1"
         else:
             parts = [c.formula for c in contributions if c.share is not None] or ["0"]
-            formula = f"∂J/∂{style.escape(node.name)} = " + " + ".join(parts)
+            formula = f"∂J/∂{style.name(node.name)} = " + " + ".join(parts)
         consumers = list(dict.fromkeys(c.consumer for c in contributions))
-        step = BackpropStep(position + 1, "start" if position == 0 else "node", node, consumers, contributions,
-                            gradient, formula, values.get(gradient), order[:position], order[position + 1:], None)
-        step.diagram = _step_diagram(step, forward, order, table, values, len(order) + 1)
-        steps.append(step)
-    end = BackpropStep(len(order) + 1, "end", None, [], [], None, "", None, list(order), [], None)
-    end.diagram = _step_diagram(end, forward, order, table, values, len(order) + 1)
-    steps.append(end)
+        steps.append(BackpropStep(position + 1, "start" if position == 0 else "node", node, consumers, contributions,
+                                  gradient, formula, values.get(gradient), order[:position], order[position + 1:],
+                                  None))
+    steps.append(BackpropStep(len(order) + 1, "end", None, [], [], None, "", None, list(order), [], None))
+    layout = _shared_layout(steps, forward, order, table, values)
+    for step in steps:
+        step.diagram = _step_diagram(step, forward, order, table, values, layout)
+        step.bare_diagram = _step_diagram(step, forward, order, table, values, layout, titled=False)
     return steps
 
 
@@ -247,101 +282,155 @@ def _expanded(share: Node, passed_on: bool, names: Mapping[sympy.Symbol, str], t
     return style.formula_html(expand(share, not passed_on), names)
 
 
-def _step_diagram(step: BackpropStep, forward: Sequence[Node], order: Sequence[Node], table: Mapping[Node, Node],
-                  values: Mapping, count: int) -> graphviz.Digraph:
+_LEGEND = (('<FONT COLOR="#d7301f">■</FONT>', "node processed now"),
+           ('<FONT COLOR="#1a9850">✓</FONT>', "gradient done"))
+
+
+def _node_state(node: Node, state: str, k: int, table: Mapping[Node, Node], values: Mapping) -> tuple[list[str], dict]:
+    """The extra label rows and the highlighting of a node whose gradient is ``"done"``, found ``"now"`` or to come."""
+    gradient = table.get(node)
+    name = style.name(node.name)
+    known = gradient is not None and gradient in values
+    if state == "done":
+        text = f"∂J/∂{name} = {style.format_value(values[gradient])}" if known else "gradient known"
+        return [f'<FONT COLOR="#1a9850">✓ step {k}: {text}</FONT>'], dict(style.DONE_STYLE)
+    if state == "now":
+        rows = [f'<FONT COLOR="#d7301f"><B>now, step {k}</B></FONT>']
+        if known:
+            rows.append(f'<FONT COLOR="#d7301f">∂J/∂{name} = {style.format_value(values[gradient])}</FONT>')
+        return rows, dict(style.CURRENT_STYLE)
+    return [f'<FONT COLOR="#777777">step {k}</FONT>'], {}
+
+
+def _states(state_of, forward: Sequence[Node], order: Sequence[Node], table: Mapping[Node, Node],
+            values: Mapping) -> tuple[dict, dict]:
+    """Rows and attributes of every node on the way to the loss, each in the state ``state_of(node)`` says."""
     position = {id(n): k for k, n in enumerate(order)}
-    done_ids = {id(n) for n in step.done}
     rows: dict[Node, list[str]] = {}
     attrs: dict[Node, dict] = {}
     for node in forward:
-        if id(node) not in position:
-            continue
-        k = position[id(node)] + 1
-        gradient = table.get(node)
-        name = style.escape(node.name)
-        if id(node) in done_ids:
-            row = f'<FONT COLOR="#1a9850">✓ step {k}: ∂J/∂{name} = {style.format_value(values.get(gradient))}</FONT>'
-            if gradient not in values:
-                row = f'<FONT COLOR="#1a9850">✓ step {k}: gradient known</FONT>'
-            rows[node] = [row]
-            attrs[node] = dict(style.DONE_STYLE)
-        elif node is step.node:
-            rows[node] = [f'<FONT COLOR="#d7301f"><B>now, step {k}</B></FONT>']
-            if step.value is not None:
-                rows[node].append(f'<FONT COLOR="#d7301f">∂J/∂{name} = {style.format_value(step.value)}</FONT>')
-            attrs[node] = dict(style.CURRENT_STYLE)
-        else:
-            rows[node] = [f'<FONT COLOR="#777777">step {k}</FONT>']
-    edge_labels = {}
-    for c in step.contributions:
-        argument = f"{c.index}: " if len(c.consumer.input_nodes) > 1 else ""
-        label = f'<FONT COLOR="#d7301f">{argument}{c.formula}'
-        if c.value is not None:
-            label += f"<BR/>= {style.format_value(c.value)}"
-        edge_labels[(c.consumer, c.index)] = label + "</FONT>"
+        if id(node) in position:
+            rows[node], attrs[node] = _node_state(node, state_of(node), position[id(node)] + 1, table, values)
+    return rows, attrs
+
+
+def _contribution_label(c: Contribution) -> str:
+    argument = f"{c.index}: " if len(c.consumer.input_nodes) > 1 else ""
+    label = f'<FONT COLOR="#d7301f">{argument}{c.formula}'
+    if c.value is not None:
+        label += f"<BR/>= {style.format_value(c.value)}"
+    return label + "</FONT>"
+
+
+def _caption(step: BackpropStep, count: int) -> str:
+    # three lines at every step, so that the caption pushes the graph down by the same height in every picture
     if step.kind == "end":
-        lines = [f"Step {step.number} of {count}: all gradients are known"]
+        lines = [f"Step {step.number} of {count}: all gradients are known", "backpropagation is done"]
     else:
-        rest = ", ".join(style.escape(n.name) for n in step.remaining[:12]) + (" …" if len(step.remaining) > 12 else "")
-        lines = [f"Step {step.number} of {count}: {step.title}", step.formula,
-                 f'<FONT COLOR="#777777">still to do: {rest or "nothing"}</FONT>']
-    title = "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines)
+        lines = [f"Step {step.number} of {count}: {step.title}", step.formula]
+    lines.append(f'<FONT COLOR="#777777">still to do: {step.still_to_do}</FONT>')
+    return "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines)
+
+
+def _step_diagram(step: BackpropStep, forward: Sequence[Node], order: Sequence[Node], table: Mapping[Node, Node],
+                  values: Mapping, layout: Layout | None, titled: bool = True) -> graphviz.Digraph:
+    done = {id(n) for n in step.done}
+    rows, attrs = _states(lambda n: "done" if id(n) in done else "now" if n is step.node else "future",
+                          forward, order, table, values)
+    edge_labels = {(c.consumer, c.index): _contribution_label(c) for c in step.contributions}
+    return diagram(forward, values={}, kinds={order[0]: "loss"}, rows=rows, attrs=attrs, edge_labels=edge_labels,
+                   title=_caption(step, len(order) + 1) if titled else None, legend_extra=_LEGEND, layout=layout)
+
+
+def _shared_layout(steps: Sequence[BackpropStep], forward: Sequence[Node], order: Sequence[Node],
+                   table: Mapping[Node, Node], values: Mapping) -> Layout | None:
+    """One layout for all the steps (``None`` without Graphviz, whose ``dot`` lays it out).
+
+    Each node is made as large as its largest label in any step (measured by laying out the graph with every node
+    in each state), and every edge has the label it has at its step, so that each step fits where the layout put it.
+    """
     kinds = {order[0]: "loss"}
-    legend = [('<FONT COLOR="#d7301f">■</FONT>', "node processed now"), ('<FONT COLOR="#1a9850">✓</FONT>', "gradient done")]
-    dot = diagram(forward, values={}, kinds=kinds, rows=rows, attrs=attrs, edge_labels=edge_labels, title=title,
-                  legend_extra=legend)
-    return dot
+    try:
+        measured = [layout_of(diagram(forward, values={}, kinds=kinds, rows=rows, attrs=attrs, legend_extra=_LEGEND))
+                    for rows, attrs in (_states(lambda n, s=state: s, forward, order, table, values)
+                                        for state in ("future", "now", "done"))]
+    except GraphvizNotFoundError:
+        return None
+    rows, attrs = _states(lambda n: "now", forward, order, table, values)
+    for node in rows:
+        sizes = [m.size(style.node_id(node)) for m in measured]
+        attrs[node].update(width=f"{max(w for w, _ in sizes):.4f}", height=f"{max(h for _, h in sizes):.4f}",
+                           fixedsize="true")
+    labels = {(c.consumer, c.index): _contribution_label(c) for step in steps for c in step.contributions}
+    return layout_of(diagram(forward, values={}, kinds=kinds, rows=rows, attrs=attrs, edge_labels=labels,
+                             legend_extra=_LEGEND))
 
 
 def save_steps(steps: Sequence[BackpropStep], folder: str | Path, formats: Sequence[str] = ("svg",),
-               gif: bool = False) -> list[Path]:
-    """Write each step's diagram (``step_01.svg``, ...) and ``index.html``, a self-contained page to step through.
+               gif: bool = True) -> list[Path]:
+    """Write each step's diagram (``step_01.svg``, ...), ``index.html`` to step through them, and ``steps.gif``.
 
-    The page embeds every SVG and its own script: Previous / Next buttons, a slider and the arrow keys move between
-    steps; it needs no network. ``#3`` at the end of its address opens step 3. With ``gif=True`` (needs Pillow),
-    also an animated ``steps.gif``.
+    The page is self-contained (every SVG inline, its own script, no network): Previous / Next buttons, a slider
+    and the arrow keys (anywhere on the page) move one step; the address ends in ``#k`` for step k, so that a step
+    can be bookmarked or linked, and opening ``index.html#3`` shows step 3. All steps share one layout, so a node
+    keeps its place from step to step. ``steps.gif`` (``gif=False``: not written) is the same steps, animated,
+    for where a page cannot go; the page links to it.
 
     Returns:
-        The paths written.
+        The paths written: the step files, the page, the GIF.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    width = len(str(len(steps)))
-    svgs = []
-    for step in steps:
-        svg = render_svg(step.diagram)
-        svgs.append(svg)
-        for fmt in formats:
-            path = folder / f"step_{step.number:0{max(width, 2)}d}.{fmt}"
-            if fmt == "svg":
-                path.write_text(svg, encoding="utf-8")
-            elif fmt in ("dot", "gv"):
+    width = max(len(str(len(steps))), 2)
+    for fmt in formats:
+        paths = [folder / f"step_{step.number:0{width}d}.{fmt}" for step in steps]
+        if fmt in ("dot", "gv"):
+            for path, step in zip(paths, steps):
                 path.write_text(step.diagram.source, encoding="utf-8")
-            else:
-                path.write_bytes(render(step.diagram, fmt))
-            written.append(path)
+        else:
+            for path, image in zip(paths, _render_all([step.diagram for step in steps], fmt)):
+                path.write_bytes(image)
+        written.extend(paths)
     page = folder / "index.html"
-    page.write_text(page_html(steps, svgs), encoding="utf-8")
+    svgs = [svg.decode("utf-8") for svg in _render_all([_bare(step) for step in steps], "svg")]
+    page.write_text(page_html(steps, svgs, gif="steps.gif" if gif else None), encoding="utf-8")
     written.append(page)
     if gif:
         written.append(_save_gif(steps, folder / "steps.gif"))
     return written
 
 
-def _save_gif(steps: Sequence[BackpropStep], path: Path) -> Path:
-    """An animated GIF of the steps (frames padded to one size on white)."""
+def _render_all(diagrams: Sequence[graphviz.Digraph], fmt: str, dpi: float | None = None) -> list[bytes]:
+    """Render the diagrams, several Graphviz processes at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda d: render(d, fmt, dpi), diagrams))
+
+
+GIF_WIDTH = 1000  # pixels at most: a wide graph's frames are drawn smaller, not wider
+
+
+def _save_gif(steps: Sequence[BackpropStep], path: Path, seconds_per_step: float = 1.5) -> Path:
+    """An animated GIF of the steps, each with its caption (frames padded to one size on white, from the top left,
+    where the shared layout and the captions of equal height keep every node at the same pixels)."""
     import io
 
     from PIL import Image
 
-    frames = [Image.open(io.BytesIO(render(step.diagram, "png"))).convert("RGB") for step in steps]
+    layout = getattr(steps[0].diagram, "layout", None)
+    dpi = 96.0
+    if layout is not None:  # its width in points, 72 to the inch
+        left, _, right, _ = (float(v) for v in layout.bb.split(","))
+        dpi = min(dpi, GIF_WIDTH / ((right - left) / 72 + 0.2))
+    frames = [Image.open(io.BytesIO(png)).convert("RGB") for png in _render_all([s.diagram for s in steps], "png", dpi)]
     width = max(f.width for f in frames)
     height = max(f.height for f in frames)
     padded = []
     for frame in frames:
         canvas = Image.new("RGB", (width, height), "white")
         canvas.paste(frame, (0, 0))
-        padded.append(canvas)
-    padded[0].save(path, save_all=True, append_images=padded[1:], duration=1500, loop=0)
+        padded.append(canvas.quantize(colors=64, method=Image.Quantize.FASTOCTREE))  # fast; the diagrams have few colours
+    padded[0].save(path, save_all=True, append_images=padded[1:], duration=int(seconds_per_step * 1000), loop=0)
     return path

@@ -21,6 +21,7 @@ from . import style
 
 if TYPE_CHECKING:
     from ..session import Session
+    from .layout import Layout
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 
@@ -40,7 +41,7 @@ def draw(fetches: Any, feed_dict: Mapping | None = None, session: "Session | Non
         session: the session whose Variables' values to show (default: a new session, i.e. initial values).
         loss: a node to draw as the loss (coral).
         rankdir: ``"LR"`` or ``"TB"``; by default left to right for short graphs, top to bottom for deep ones.
-        title: a caption for the diagram.
+        title: a caption for the diagram (plain text, shown as it is written).
 
     Example:
         >>> import symslow as ts
@@ -55,7 +56,7 @@ def draw(fetches: Any, feed_dict: Mapping | None = None, session: "Session | Non
     nodes = topological_order(_as_nodes(fetches, "draw"))
     values = node_values(nodes, feed_dict, session) if feed_dict is not None or session is not None else {}
     kinds = {loss: "loss"} if loss is not None else {}
-    return diagram(nodes, values=values, kinds=kinds, rankdir=rankdir, title=title)
+    return diagram(nodes, values=values, kinds=kinds, rankdir=rankdir, title=_caption(title))
 
 
 def draw_gradients(loss: Node, xs: Sequence[Node] | None = None, feed_dict: Mapping | None = None,
@@ -88,10 +89,14 @@ def draw_gradients(loss: Node, xs: Sequence[Node] | None = None, feed_dict: Mapp
     nodes = topological_order([loss, *table.values()])
     values = node_values(nodes, feed_dict, session) if feed_dict is not None or session is not None else {}
     return diagram(nodes, values=values, kinds={loss: "loss"}, gradient_table=table, forward=forward,
-                   rankdir=rankdir, title=title)
+                   rankdir=rankdir, title=_caption(title))
 
 
 # the pieces ------------------------------------------------------------------------------------------------------
+def _caption(title: str | None) -> str | None:
+    return None if title is None else style.caption(title)
+
+
 def _as_nodes(fetches: Any, who: str) -> list[Node]:
     items = list(fetches) if isinstance(fetches, (list, tuple)) else [fetches]
     for item in items:
@@ -141,13 +146,13 @@ def node_label(node: Node, *, names: Mapping[sympy.Symbol, str] | None = None, v
     Each row is one run of text, so browsers draw SVG text where Graphviz measured it.
     """
     small = '<FONT POINT-SIZE="10" COLOR="#555555">{}</FONT>'
-    display = (names or {}).get(node.symbol) or style.escape(node.name)
+    display = (names or {}).get(node.symbol) or style.name(node.name)
     if not isinstance(node, Operation):
         cells = [f"<B>{display}</B>", small.format(style.escape(style.kind_of(node)))]
     elif isinstance(node, group):
         cells = [f"<B>{style.escape(node.op_type)}</B>", display]
     elif isinstance(node, assign):
-        target = (names or {}).get(node.ref.symbol) or style.escape(node.ref.name)
+        target = (names or {}).get(node.ref.symbol) or style.name(node.ref.name)
         cells = [f"<B>{style.escape(node.op_type)}</B>",
                  f"{display}: {target} ← {style.formula_html(node.expr, names)}"]
     else:
@@ -169,7 +174,8 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
             gradient_table: Mapping[Node, Node] | None = None, forward: Sequence[Node] | None = None,
             rows: Mapping[Node, list[str]] | None = None, attrs: Mapping[Node, dict] | None = None,
             edge_labels: Mapping[tuple[Node, int], str] | None = None, rankdir: str | None = None,
-            title: str | None = None, legend_extra: Sequence[tuple[str, str]] = ()) -> graphviz.Digraph:
+            title: str | None = None, legend_extra: Sequence[tuple[str, str]] = (),
+            layout: "Layout | None" = None) -> graphviz.Digraph:
     """A ``Digraph`` of ``nodes`` (in topological order), the building block of every symslow diagram.
 
     Args:
@@ -180,6 +186,8 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
         rows: node -> extra label rows (HTML-like fragments).
         attrs: node -> extra Graphviz attributes (highlighting).
         edge_labels: (consumer, argument index) -> HTML-like edge label.
+        layout: where to put every node and edge (:mod:`symslow.viz.layout`), instead of laying them out anew.
+        title: an HTML-like fragment (see :func:`style.caption` for plain text).
     """
     values = values or {}
     kinds = dict(kinds or {})
@@ -191,7 +199,7 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
     gradient_ids = {id(n) for n in nodes if id(n) not in forward_ids}
     names = gradient_names(table, nodes, forward_ids, kinds) if table else {}
 
-    dot = graphviz.Digraph(name="symslow", comment="symslow diagram")
+    dot = (layout.digraph if layout is not None else graphviz.Digraph)(name="symslow", comment="symslow diagram")
     if rankdir is None:
         rankdir = "LR" if _depth(nodes) <= 9 else "TB"
     if rankdir not in RANKDIRS:
@@ -240,7 +248,7 @@ def gradient_names(table: Mapping[Node, Node], nodes: Sequence[Node], forward_id
     names = {}
     for node in nodes:
         if id(node) not in forward_ids:
-            names[node.symbol] = style.escape(node.name.split("/", 1)[-1])
+            names[node.symbol] = style.name(node.name.split("/", 1)[-1])
     for x, g in table.items():
-        names[g.symbol] = f"∂J/∂{style.escape(x.name)}"
+        names[g.symbol] = f"∂J/∂{style.name(x.name)}"
     return names

@@ -18,8 +18,10 @@ class GraphvizNotFoundError(RuntimeError):
     """The Graphviz binaries are missing; the message says how to install them."""
 
 
-def render(diagram: graphviz.Digraph, format: str = "svg") -> bytes:
+def render(diagram: graphviz.Digraph, format: str = "svg", dpi: float | None = None) -> bytes:
     """The diagram rendered by Graphviz's ``dot`` (``"svg"``, ``"png"``, ``"pdf"``, ...), as bytes.
+
+    ``dpi``: pixels per inch of an image format such as PNG (Graphviz's default: 96).
 
     Example:
         >>> import graphviz
@@ -28,7 +30,14 @@ def render(diagram: graphviz.Digraph, format: str = "svg") -> bytes:
         True
     """
     try:
-        return diagram.pipe(format=format)
+        if dpi is None:
+            return diagram.pipe(format=format)
+        added = len(diagram.body)
+        diagram.attr("graph", dpi=f"{dpi:g}")
+        try:
+            return diagram.pipe(format=format)
+        finally:
+            del diagram.body[added:]  # the diagram as it was
     except graphviz.ExecutableNotFound as error:
         raise GraphvizNotFoundError(INSTALL_HINT) from error
 
