@@ -62,11 +62,11 @@ test: $(STAMP) graphviz chromium
 FUZZ_EXAMPLES ?= 1500
 .PHONY: fuzz
 fuzz: $(STAMP)
-	SYMSLOW_FUZZ=1 SYMSLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_random_graphs.py \
+	SYMSLOW_FUZZ=1 SYMSLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_random_graphs.py tests/test_exact_values.py \
 	  --hypothesis-show-statistics
 
-# make bench: the benchmark (not part of make test) in its own environment, bench/.venv, with JAX and the CPU
-# build of PyTorch; every library held to one thread. It writes bench/RESULTS.md.
+# make bench: the benchmark (not part of make test) in its own environment, bench/.venv, with JAX, the CPU builds
+# of PyTorch and TensorFlow (its TensorFlow 1 API); every library held to one thread. It writes bench/RESULTS.md.
 .PHONY: bench
 BENCH_VENV := bench/.venv
 $(BENCH_VENV)/.installed: bench/requirements.txt pyproject.toml
