@@ -8,21 +8,56 @@ around what those printers do not do for arrays.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import sympy
 from sympy.printing.numpy import CuPyPrinter, JaxPrinter, NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 
 class ArrayPrinterFixes:
     """Where SymPy's array printers fall short for elementwise code on arrays, and what symslow prints instead.
 
-    * ``Max``/``Min`` print as ``functools.reduce`` over a list: fine, but ``maximum(a, b)`` is direct.
-    * ``Heaviside`` prints as ``select`` over every branch; ``heaviside(x, h0)`` is one call.
-    * ``x**-1`` prints as ``x**(-1.0)``, slower than ``1/x``.
+    The printed code computes the formula as it is written, IEEE value for value, the same in every context (a
+    NumPy scalar, a 0-d array, an array):
+
+    * a ``Float`` prints as Python's ``repr`` of it, every digit kept (SymPy prints 15 significant digits, so that
+      ``0.1 + 0.2`` would become ``0.3``);
+    * a power prints as one ufunc: ``x**2`` as ``square(x)``, any other exponent as ``power(x, y)``, because
+      ``x ** y`` takes shortcuts for arrays (``x ** 0.5`` is ``sqrt``, which differs from ``power`` at -0 and -inf)
+      that a NumPy scalar does not take; ``x**-1`` and ``x**(1/2)`` print as ``1/x`` and ``sqrt(x)``, the formula's
+      own spelling of a reciprocal and a square root;
+    * ``Max``/``Min`` print as ``maximum(a, b)``, numbers last (``maximum(x, 0)``, which keeps -0 as NumPy's own
+      ``maximum(x, 0)`` does), rather than ``functools.reduce`` over a list;
+    * ``Heaviside`` prints as one ``heaviside(x, h0)`` call rather than ``select`` over every branch.
+
+    A printer given ``symbol_names`` prints each symbol as the text it maps it to, and refuses any other symbol: the
+    compiler prints formulas over its own names only.
     """
+
+    symbol_names: dict | None = None
+
+    def _print_Symbol(self, expr):
+        if self.symbol_names is None:
+            return super()._print_Symbol(expr)
+        return self.symbol_names[expr]
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Float(self, expr):
+        value = float(expr)
+        if math.isfinite(value):
+            return repr(value)
+        return self._print(sympy.nan if math.isnan(value) else sympy.oo if value > 0 else -sympy.oo)
+
+    def _print_Infinity(self, expr):
+        return self._module_format(self._module + ".inf")
+
+    def _print_NaN(self, expr):
+        return self._module_format(self._module + ".nan")
 
     def _print_Max(self, expr):
         return self._fold("maximum", expr.args)
@@ -31,6 +66,7 @@ class ArrayPrinterFixes:
         return self._fold("minimum", expr.args)
 
     def _fold(self, name, args):
+        args = sorted(args, key=lambda a: a.is_Number)  # numbers last, the rest in SymPy's order (a stable sort)
         text = self._print(args[0])
         for arg in args[1:]:
             text = f"{self._module_format(self._module + '.' + name)}({text}, {self._print(arg)})"
@@ -41,9 +77,18 @@ class ArrayPrinterFixes:
         return f"{self._module_format(self._module + '.heaviside')}({self._print(expr.args[0])}, {float(h0)!r})"
 
     def _print_Pow(self, expr, rational=False):
-        if expr.exp == -1:
-            return f"1/{self.parenthesize(expr.base, 1000)}"
-        return super()._print_Pow(expr, rational=rational)
+        base, exponent = expr.base, expr.exp
+        if exponent is sympy.S.NegativeOne:  # 1/(a*b), but 1/x and 1/exp(x)
+            return f"1/{self.parenthesize(base, PRECEDENCE['Mul'], strict=False)}"
+        if exponent is sympy.S.Half:
+            return f"{self._module_format(self._module + '.sqrt')}({self._print(base)})"
+        if exponent == -sympy.S.Half and exponent.is_Rational:
+            return f"1/{self._module_format(self._module + '.sqrt')}({self._print(base)})"
+        if exponent == 2 and exponent.is_Integer:
+            return f"{self._module_format(self._module + '.square')}({self._print(base)})"
+        if exponent.is_Integer and exponent.is_negative:  # NumPy takes integers to negative powers only as floats
+            exponent = sympy.Float(exponent)
+        return f"{self._module_format(self._module + '.power')}({self._print(base)}, {self._print(exponent)})"
 
 
 class NumPyCodePrinter(ArrayPrinterFixes, NumPyPrinter):
@@ -97,9 +142,46 @@ class Backend:
         names.update(self.extra)
         return names
 
-    def print_code(self, expr: sympy.Expr) -> str:
+    def print_code(self, expr: sympy.Expr, symbol_names: dict | None = None) -> str:
+        """``expr`` as code of this backend; with ``symbol_names``, each symbol printed as the text it maps to.
+
+        Example:
+            >>> x = sympy.Symbol("x")
+            >>> get_backend("numpy").print_code(sympy.Max(x, 0) ** 2, {x: "v0"})
+            'numpy.square(numpy.maximum(v0, 0))'
+        """
         # order="none": terms in SymPy's own order; sorting them costs more than the rest of printing
-        return self.printer({"fully_qualified_modules": True, "strict": True, "order": "none"}).doprint(expr)
+        printer = self.printer({"fully_qualified_modules": True, "strict": True, "order": "none"})
+        printer.symbol_names = symbol_names
+        return printer.doprint(expr)
+
+    def literal(self, value: Any) -> tuple[str, str]:
+        """A NumPy scalar as code: ``(weak, typed)``. The weak form is a plain Python number, which NumPy and JAX
+        convert exactly to the dtype of the array it meets (a float32 ``0.1`` stays float32's 0.1); the typed
+        form keeps the value's own dtype where no array gives one.
+
+        Example:
+            >>> get_backend("numpy").literal(np.float32(0.1))
+            ('0.1', 'numpy.float32(0.1)')
+            >>> get_backend("jax").literal(np.float64(-np.inf))[1]
+            "jax.numpy.float64('-inf')"
+        """
+        value = np.asarray(value)[()]
+        kind, module = value.dtype.kind, self.printer._module
+        if kind == "b":
+            weak = repr(bool(value))
+        elif kind in "iu":
+            weak = repr(int(value))
+        elif kind == "f":
+            number = float(value)
+            if not math.isfinite(number):
+                weak = f"float({repr(number)!r})"
+            else:  # the shortest decimal that reads back as the same value of its own dtype
+                weak = str(value) if value.dtype.itemsize < 8 else repr(number)
+        else:
+            weak = repr(complex(value))
+        plain = weak[len("float("):-1] if weak.startswith("float(") else weak
+        return weak, f"{module}.{value.dtype.name}({plain})"
 
 
 _INSTALL = {"jax": "pip install symslow[jax]", "cupy": "pip install symslow[cupy] (needs a CUDA GPU)"}

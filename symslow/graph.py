@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import unicodedata
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -71,6 +72,42 @@ def format_shape(shape: tuple | None) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+# A longer full name (name scopes included) is refused: a checkpoint holds any name up to it (a zip file's names
+# have at most 65535 bytes). The names symslow derives count too: a gradient's adds its node's name to "gradients/".
+MAX_NAME_LENGTH = 10000
+
+# Unicode categories refused in names: controls (NUL, newline, tab), format characters (bidirectional overrides,
+# zero-width spaces), lone surrogates (not encodable) and line or paragraph separators. Names are printed into
+# comments, diagrams, LaTeX and file formats, where each of these changes what the text shows or means.
+_REFUSED_CATEGORIES = {"Cc": "a control character", "Cf": "a format character", "Cs": "a lone surrogate",
+                       "Zl": "a line separator", "Zp": "a paragraph separator"}
+
+
+def check_name(name: Any, what: str = "A node name") -> str:
+    """``name`` if it can name a node (a non-empty string of printable characters, not too long), else a clear error.
+
+    Example:
+        >>> check_name("layer1/W")
+        'layer1/W'
+        >>> check_name("a\\nb")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        symslow.errors.InvalidArgumentError: A node name cannot hold a control character: 'a\\nb' has '\\n' at ...
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidArgumentError(f"{what} is a non-empty string, not {_short(name)}.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgumentError(f"{what} has at most {MAX_NAME_LENGTH} characters; {_short(name)} has {len(name)}.")
+    if not name.isprintable():  # the rare case: find the character and say what it is
+        for index, character in enumerate(name):
+            refused = _REFUSED_CATEGORIES.get(unicodedata.category(character))
+            if refused is not None:
+                raise InvalidArgumentError(
+                    f"{what} cannot hold {refused}: {_short(name)} has {character!r} at index {index}."
+                )
+    return name
+
+
 class _ThreadState(threading.local):
     """The default graph of the current thread (each thread has its own, as the issue of threads demands)."""
 
@@ -120,6 +157,7 @@ class Graph:
         self.variables: list[Node] = []
         self.constants: list[Node] = []
         self._by_name: dict[str, Node] = {}
+        self._suffixes: dict[str, int] = {}  # per name, the suffix to try first: the ones below it are taken
         self._scopes = threading.local()  # name-scope stack, per thread
         self._lock = threading.RLock()  # node creation and the compile cache
         self.compile_cache: dict = {}
@@ -137,8 +175,7 @@ class Graph:
     @contextlib.contextmanager
     def name_scope(self, name: str) -> Iterator[str]:
         """Prefix the names of the nodes made inside with ``name/`` (scopes nest)."""
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError(f"A name scope is a non-empty string, not {name!r}.")
+        check_name(name, "A name scope")
         stack = self._scope_stack()
         stack.append(name.rstrip("/"))
         try:
@@ -151,9 +188,10 @@ class Graph:
         name = f"{prefix}/{base}" if prefix else base
         if name not in self._by_name:
             return name
-        i = 1
+        i = self._suffixes.get(name, 1)
         while f"{name}_{i}" in self._by_name:
             i += 1
+        self._suffixes[name] = i  # names are never taken back: building a graph of n nodes stays linear in n
         return f"{name}_{i}"
 
     def get_node(self, name: str) -> "Node":
@@ -165,7 +203,7 @@ class Graph:
 
     def _add(self, node: "Node", name: str | None) -> None:
         with self._lock:
-            node.name = self._unique_name(name or node.default_name)
+            node.name = check_name(self._unique_name(name or node.default_name))  # scopes can make it too long
             node.id = len(self.nodes)
             self.nodes.append(node)
             self._by_name[node.name] = node
@@ -242,8 +280,8 @@ class Node:
         self._shape = None if shape is None else TensorShape(shape)
 
     def __init__(self, input_nodes: Sequence["Node"] = (), name: str | None = None, graph: Graph | None = None):
-        if name is not None and (not isinstance(name, str) or not name):
-            raise InvalidArgumentError(f"A node name is a non-empty string, not {name!r}.")
+        if name is not None:
+            check_name(name)
         self.graph = graph or _graph_of(input_nodes)
         self.input_nodes = list(input_nodes)
         self.consumers: list[Node] = []
@@ -303,9 +341,9 @@ class Node:
         return f"<symslow.{type(self).__name__} {self.name!r} shape={format_shape(self.shape)} dtype={_dtype_name(self.dtype)}>"
 
     def _repr_latex_(self) -> str:
-        from .symbolic import formula
+        from .symbolic import latex
 
-        return "$" + sympy.latex(formula(self)) + "$"
+        return "$" + latex(self) + "$"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
         from .viz import node_mimebundle  # notebooks show the node's diagram (None without Graphviz)
@@ -471,6 +509,19 @@ class Node:
             f"The truth value of node {self.name!r} is unknown until a session runs it; "
             "use `is None` or compare values after Session.run."
         )
+
+
+def cycle_error(path: Sequence[Node], again: Node) -> InvalidArgumentError:
+    """The error for a graph with a cycle: ``path`` runs from an output down its inputs to ``again``, met twice.
+
+    Ops only take nodes that exist, so only changing a node's ``input_nodes`` by hand can make a cycle.
+    """
+    loop = list(path[[id(n) for n in path].index(id(again)):]) + [again]
+    shown = " -> ".join(_short(n.name) for n in loop[:12]) + (" -> ..." if len(loop) > 12 else "")
+    return InvalidArgumentError(
+        f"The graph has a cycle: {shown} (each node is an input of the one before). A node's input_nodes must "
+        "only name nodes made before it; was input_nodes changed by hand?"
+    )
 
 
 def _dtype_name(dtype) -> str:

@@ -18,7 +18,7 @@ from .errors import InvalidArgumentError, SymslowError, describe
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 from .gradients import topological_order
 from .ops.base import Operation, call_compute
-from .ops.state import assign
+from .ops.state import assign, check_one_assignment_each
 
 
 def evaluate(
@@ -30,7 +30,9 @@ def evaluate(
     """
     values: dict[int, Any] = {}
     updates: dict[Variable, Any] = {}
-    for node in topological_order(fetches):
+    order = topological_order(fetches)
+    check_one_assignment_each(order)  # as the compiled backends do, before anything runs
+    for node in order:
         if isinstance(node, Placeholder):
             if node not in feeds:
                 from .compiler import _needs_feed_error

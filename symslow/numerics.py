@@ -7,6 +7,10 @@ sees at once that ``log`` was given a 0. The run then fails before any Variable 
 
 The walk evaluates every node, not only the fetched ones: a NaN that a later op hides (``maximum(nan_or_inf, 0)``,
 ``1 / (1 + exp(1000))``) is still found. It costs a second, node-by-node run, so it is a debugging option.
+
+It computes in the dtypes the run computes in: each node's own, or, in a ``Session(dtype=tf.float32)``, float32 for
+every floating value, so a step that overflows only in float32 is caught. The session then checks the compiled
+run's new Variable values too before it commits them: a checked run never writes a NaN or an infinity.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from .errors import InvalidArgumentError, describe
 from .graph import Constant, Node, Placeholder, Variable, format_shape
 
 
-def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[Node, Any]) -> None:
+def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[Node, Any],
+                   dtype: Any = None) -> None:
     """Evaluate ``fetches`` node by node; raise at the first node whose value holds a NaN or an infinity.
 
     Args:
         fetches: the nodes a run computes.
         feeds: the placeholders' values.
         variables: the Variables' values at the start of the run.
+        dtype: the floating dtype every floating value is computed in (a session's ``dtype``), or None for each
+            node's own.
 
     Raises:
         InvalidArgumentError: naming the first non-finite node, the position of its first bad element, and its
@@ -43,11 +50,31 @@ def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables
     """
     from .gradients import topological_order
 
+    from .ops.state import check_one_assignment_each
+
+    order = topological_order(fetches)
+    check_one_assignment_each(order)
+    cast = _same if dtype is None else _caster(np.dtype(dtype))
     with np.errstate(all="ignore"):  # the NaN is what we are looking for: no RuntimeWarning on the way
-        _walk(topological_order(fetches), feeds, variables)
+        _walk(order, feeds, variables, cast)
 
 
-def _walk(order: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[Node, Any]) -> None:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _caster(dtype: np.dtype):
+    """A function giving a floating value in ``dtype`` (others as they are), as a session of that dtype computes."""
+    def cast(value: Any) -> Any:
+        value_dtype = getattr(value, "dtype", None)
+        if value_dtype is not None and value_dtype.kind == "f" and value_dtype != dtype:
+            return np.asarray(value).astype(dtype)
+        return value
+
+    return cast
+
+
+def _walk(order: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[Node, Any], cast) -> None:
     from .interpreter import compute, evaluate
 
     values: dict[int, Any] = {}
@@ -55,14 +82,14 @@ def _walk(order: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[N
         if isinstance(node, Placeholder):
             if node not in feeds:
                 evaluate([node], feeds, variables)  # raises the usual "you must feed" error
-            value, source = feeds[node], "was fed"
+            value, source = cast(feeds[node]), "was fed"
         elif isinstance(node, Variable):
-            value, source = variables[node], "holds"
+            value, source = cast(variables[node]), "holds"
         elif isinstance(node, Constant):
-            value, source = node.value, "holds"
+            value, source = cast(node.value), "holds"
         else:
             inputs = [values[id(i)] for i in node.input_nodes]
-            value, source = compute(node, inputs), "produced"
+            value, source = cast(compute(node, inputs)), "produced"
         values[id(node)] = value
         bad = _first_nonfinite(value)
         if bad is None:
@@ -74,6 +101,28 @@ def _walk(order: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[N
             listed = "; ".join(_describe_input(i, values[id(i)], index, np.shape(value)) for i in node.input_nodes)
             message += f" from its inputs: {listed}"
         raise InvalidArgumentError(message + ". No Variable was changed.")
+
+
+def check_new_values(updates: Sequence[Node], values: Sequence[Any]) -> None:
+    """Raise if a run's new Variable values (``values[k]`` computed by ``updates[k]``, an ``assign``) hold a NaN or
+    an infinity, before they are committed.
+
+    Example:
+        >>> import numpy as np, symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> w = ts.Variable(np.float32(1.0), name="w")
+        >>> check_new_values([ts.assign(w, w * 2)], [np.float32("inf")])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        symslow.errors.InvalidArgumentError: check_numerics: op 'Assign' (Assign) would give Variable 'w' inf. ...
+    """
+    for update, value in zip(updates, values):
+        bad = _first_nonfinite(value)
+        if bad is not None:
+            index, element = bad
+            where = "" if index == () else f" at index {index}"
+            raise InvalidArgumentError(f"check_numerics: op {describe(update)} would give Variable "
+                                       f"{update.ref.name!r} {element}{where}. No Variable was changed.")
 
 
 def _kind(node: Node) -> str:

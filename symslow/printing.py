@@ -9,6 +9,7 @@ the form of their formula once the compiler knows every input's shape.
 from __future__ import annotations
 
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 
 
 def postfix(text: str) -> str:
@@ -33,6 +34,24 @@ class ArrayFunction(sympy.Function):
 
     def _jaxcode(self, printer) -> str:
         return self._numpycode(printer)
+
+
+class Step(ArrayFunction):
+    """One step of a formula written out in primitives, computed as a whole before what uses it: SymPy would merge
+    ``(x - m) - l`` into one sum of three terms, printed in an order of its own, where the op subtracts ``m`` first.
+
+    Example:
+        >>> import sympy
+        >>> from symslow.backends import get_backend
+        >>> x, m, l = sympy.symbols("x m l")
+        >>> get_backend("numpy").print_code(Step(x - m) - l), get_backend("numpy").print_code(sympy.exp(Step(x - m)))
+        ('-l + (x - m)', 'numpy.exp(x - m)')
+    """
+
+    precedence = PRECEDENCE["Add"] - 1  # parenthesised inside any sum or product, bare as a function's argument
+
+    def _numpycode(self, printer):
+        return printer._print(self.args[0])
 
 
 class KeepShape(ArrayFunction):
@@ -63,22 +82,25 @@ class ArrayReduce(ArrayFunction):
     writes itself, as an array method (one call, no Python wrapper around it).
 
     For NumPy, a reduction over one short axis (at most :data:`UNROLLED_AXIS` long) of a named array is written out
-    as elementwise operations on its slices, ``numpy.add(x[:, 0:1], x[:, 1:2])``: NumPy's reduce machinery costs
-    several times an elementwise call on the small arrays of a tutorial's network (a softmax over two classes), and
-    the result is the same, added in the same order. (An axis of one element stays a reduction, which makes a new
-    array where a slice would be a view of the operand.)
+    as elementwise operations on its slices, ``numpy.add(numpy.add(x[:, 0:1], x[:, 1:2]), 0)``: NumPy's reduce
+    machinery costs several times an elementwise call on the small arrays of a tutorial's network (a softmax over
+    two classes), and the result is the same: NumPy's sum adds the elements in order to 0 (the final ``+ 0`` makes
+    a sum of negative zeros +0, as NumPy's is; it is left out where a fifth argument, true, says that the operand
+    holds no -0, as an exponential does not). (An axis of one element stays a reduction, which makes a new array
+    where a slice would be a view of the operand.)
     """
 
     method: str  # the array method: "sum" or "max"
     elementwise: str  # the NumPy function that combines two slices: "add" or "maximum"
+    start: str = ""  # what the combined slices are combined with at the end: the identity NumPy's reduction starts from
 
     def _method_code(self, printer) -> str:
-        expr, axes, keepdims, _ = self.args
+        expr, axes, keepdims, *_ = self.args
         axes = tuple(int(a) for a in axes)
         return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
 
     def _numpycode(self, printer) -> str:
-        expr, axes, keepdims, shape = self.args
+        expr, axes, keepdims, shape, *no_negative_zero = self.args
         if len(axes) != 1 or not isinstance(expr, sympy.Symbol) or not 2 <= int(shape[int(axes[0])]) <= UNROLLED_AXIS:
             return self._method_code(printer)
         axis, name = int(axes[0]), printer._print(expr)
@@ -88,6 +110,8 @@ class ArrayReduce(ArrayFunction):
         combined = parts[0]
         for part in parts[1:]:
             combined = f"{module}.{self.elementwise}({combined}, {part})"
+        if self.start and not any(no_negative_zero):
+            return f"{module}.{self.elementwise}({combined}, {self.start})"
         return combined
 
     def _cupycode(self, printer) -> str:  # one reduction kernel on a GPU, rather than several elementwise ones
@@ -98,18 +122,11 @@ class ArrayReduce(ArrayFunction):
 
 
 class ArraySum(ArrayReduce):
-    """A sum over ``axes``; a number multiplying the operand is taken out, Σ(k x) = k Σ x, so that it multiplies
-    the smaller sum rather than the whole operand."""
+    """A sum over ``axes``, computed as written (Σ(k x) is not k Σ x in floating point)."""
 
     method = "sum"
     elementwise = "add"
-
-    @classmethod
-    def eval(cls, expr, axes, keepdims, shape):
-        coefficient, rest = expr.as_coeff_Mul()
-        if coefficient.is_Number and coefficient not in (0, 1) and rest is not sympy.S.One:
-            return coefficient * cls(rest, axes, keepdims, shape)
-        return None
+    start = "0"
 
 
 class ArrayMax(ArrayReduce):

@@ -1,7 +1,8 @@
 """``train.Saver``: save a session's Variables to checkpoint files, restore them, and keep the last few.
 
 A checkpoint is NumPy's ``.npz`` file (a zip of ``.npy`` arrays), one array per Variable, keyed by the Variable's
-name, each in its Variable's dtype. ``save(sess, "model.ckpt", global_step=100)`` writes ``model.ckpt-100.npz``
+name, each in its Variable's dtype. A key is any name a node can have (printable text: no NUL or other control
+character, which zip files would cut or change), so two Variables never share a key. ``save(sess, "model.ckpt", global_step=100)`` writes ``model.ckpt-100.npz``
 and returns the checkpoint's prefix ``"model.ckpt-100"``, as TensorFlow 1 returns its prefix; ``restore`` takes
 that prefix (or the file's own path). The file is read with ``allow_pickle=False``: loading a file never runs code
 from it.
@@ -27,7 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import GraphMismatchError, InvalidArgumentError
-from .graph import Node, Variable, format_shape
+from .graph import Node, Variable, check_name, format_shape
 
 CHECKPOINT_STATE = "checkpoint"  # TensorFlow's name for the file listing a directory's checkpoints
 
@@ -115,7 +116,7 @@ class Saver:
         values = sess.variable_values(list(named.values()))
         arrays = {key: np.asarray(values[variable]).astype(_dtype(variable), copy=False)
                   for key, variable in named.items()}
-        _write_atomically(path, lambda file: np.savez(file, **arrays))
+        _write_atomically(path, lambda file: _write_npz(file, arrays))
         if prefix in self._last:
             self._last.remove(prefix)
         self._last.append(prefix)
@@ -164,6 +165,7 @@ def _named_variables(var_list: Sequence[Variable] | Mapping[str, Variable]) -> d
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError(f"Saver: the name of Variable {variable.name!r} in the file must be a "
                                        f"non-empty string, not {key!r}.")
+        check_name(key, f"Saver: the name of Variable {variable.name!r} in the file")
         if key in named:
             raise InvalidArgumentError(f"Saver: two Variables are saved under the name {key!r}.")
         named[key] = variable
@@ -198,6 +200,15 @@ def _step_number(sess: Any, global_step: Any) -> int:
             or array != np.round(array):
         raise InvalidArgumentError(f"Saver.save: global_step must be an integer (or a node holding one), not {value!r}.")
     return int(array)
+
+
+def _write_npz(file: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """What ``np.savez(file, **arrays)`` writes, a zip holding ``<key>.npy`` per array, for any key (``savez``'s
+    own arguments, ``file`` and ``allow_pickle``, are keys like any other here)."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, array in arrays.items():
+            with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def _file_of(prefix: str) -> str:
@@ -332,7 +343,12 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
         raise InvalidArgumentError(f"Cannot restore from {path!r}: it holds a single array, not an .npz file of "
                                    "named Variables. No Variable was changed.")
     with archive:
-        try:
-            return {key: np.array(archive[key]) for key in archive.files}
+        try:  # member by member: NumPy's archive["a.npy"] would find the member of key "a" (a.npy) first
+            return {name.removesuffix(".npy"): _read_member(archive.zip, name) for name in archive.zip.namelist()}
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
             raise damaged(error) from None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    with archive.open(name) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)

@@ -4,7 +4,10 @@
 subgraph (forward, backward and updates) into one generated function (see :mod:`symslow.compiler`); later runs
 only call it. ``Session(backend="interpreter")`` evaluates node by node instead (see :mod:`symslow.interpreter`).
 
-A run is all or nothing: new Variable values are committed only after the whole run succeeded.
+A run is all or nothing: new Variable values are committed only after the whole run succeeded. Runs from several
+threads share the session as TensorFlow's do: runs that assign Variables take turns, each reading the values the
+one before committed (no update is lost), while runs that only read go on together, each seeing the values of one
+moment.
 
 As in TensorFlow 1, a session entered with ``with`` (or made default with ``as_default()``, or an
 ``InteractiveSession``) is the default session of its thread: ``node.eval()`` and ``op.run()`` use it.
@@ -104,7 +107,10 @@ class Session:
         self._values: dict[Variable, Any] = {}
         self._programs: dict = {}  # this session's recent programs, by fetches and fed shapes in the order given
         self._calls: dict = {}  # the same, by the fetch structure and the fed values' types, shapes and dtypes
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held briefly: reading a snapshot of the values, committing new ones
+        # held by a run that assigns Variables from reading them to committing the new values, so that two such runs
+        # never compute from the same values and lose one's update (reentrant: a run may initialise a Variable)
+        self._update_lock = threading.RLock()
         self._closed = False
         self.check_numerics = bool(check_numerics)  # see symslow.numerics
         self.random = RandomStreams()  # the generators of the graph's random ops, fresh in every session
@@ -161,21 +167,33 @@ class Session:
                     "make the session with Session(graph=...) or build the node in the session's graph."
                 )
         feeds = self._convert_feeds(feed_dict)
-        if numerics:
-            from .gradients import topological_order
-            from .numerics import check_numerics as check
+        if not numerics:
+            return rebuild(self._execute(key, fed, nodes, rebuild, feeds, feed_dict, False))
+        with self._update_lock:  # the check and the run read the same values: no other run commits in between
+            self._check_numerics(nodes, feeds)
+            return rebuild(self._execute(key, fed, nodes, rebuild, feeds, feed_dict, True))
 
-            with self._lock:
-                current = {v: self._current(v) for v in topological_order(nodes) if isinstance(v, Variable)}
-            check(nodes, feeds, current)
+    def _execute(self, key: tuple | None, fed: list, nodes: list[Node], rebuild: Callable, feeds: dict,
+                 feed_dict: dict | None, numerics: bool) -> list:
         if self._backend is None:
-            return rebuild(self._run_interpreter(nodes, feeds))
+            return self._run_interpreter(nodes, feeds, numerics)
         call = self._call(key, fed, nodes, rebuild, feeds, feed_dict)
         feed_values = [feeds[p] for p in call.program.placeholders]
         if not self._plain:
             to_device, cast = self._backend.to_device, self._cast
             feed_values = [to_device(cast(v)) for v in feed_values]
-        return rebuild(self._run_compiled(call, feed_values, feeds))
+        return self._run_compiled(call, feed_values, feeds, numerics)
+
+    def _check_numerics(self, nodes: list[Node], feeds: dict) -> None:
+        """The node-by-node check of ``symslow.numerics``, in the dtypes the run computes in."""
+        from .gradients import topological_order
+        from .numerics import check_numerics as check
+
+        variables = [v for v in topological_order(nodes) if isinstance(v, Variable)]
+        self._initialize(variables)
+        with self._lock:
+            current = {v: self._current(v) for v in variables}
+        check(nodes, feeds, current, dtype=self.dtype if self._backend is not None else None)
 
     def _call(self, key: tuple | None, fed: list, nodes: list[Node], rebuild: Callable, feeds: dict,
               feed_dict: dict | None) -> "_Call":
@@ -195,7 +213,13 @@ class Session:
         self._calls[key] = call
         return call
 
-    def _run_compiled(self, call: "_Call", feed_values: list, feeds: dict) -> list:
+    def _run_compiled(self, call: "_Call", feed_values: list, feeds: dict, numerics: bool = False) -> list:
+        if call.program.updates:  # read, compute and commit while no other assigning run does
+            with self._update_lock:
+                return self._run_program(call, feed_values, feeds, numerics)
+        return self._run_program(call, feed_values, feeds, numerics)
+
+    def _run_program(self, call: "_Call", feed_values: list, feeds: dict, numerics: bool) -> list:
         program, nodes = call.program, call.nodes
         stored = self._values
         first_use = False
@@ -218,6 +242,10 @@ class Session:
             raise self._diagnose(nodes, self._convert_feeds(feeds), program, host, error) from error
         if not program.updates_checked:
             self._check_updates(program.updates, new_values)
+        if numerics:
+            from .numerics import check_new_values
+
+            check_new_values(program.updates, [self._backend.to_host(v) for v in new_values])
         with self._lock:
             if first_use:
                 for variable, value in zip(program.variables, current):
@@ -250,7 +278,14 @@ class Session:
             value = self._backend.to_device(self._cast(np.asarray(variable.initial_value)))
         return value
 
-    def _run_interpreter(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray]) -> list:
+    def _run_interpreter(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray], numerics: bool = False) -> list:
+        assigns = _assigns(nodes)
+        if assigns:  # read, compute and commit while no other assigning run does
+            with self._update_lock:
+                return self._interpret(nodes, feeds, assigns, numerics)
+        return self._interpret(nodes, feeds, assigns, numerics)
+
+    def _interpret(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray], assigns: list, numerics: bool) -> list:
         from .interpreter import evaluate
         from .gradients import topological_order
 
@@ -260,7 +295,11 @@ class Session:
             current = {v: self._current(v) for v in variables}
         with self.random.active():
             values, updates = evaluate(nodes, feeds, current)
-        self._check_updates([u for u in _assigns(nodes)], [updates[u.ref] for u in _assigns(nodes)])
+        self._check_updates(assigns, [updates[u.ref] for u in assigns])
+        if numerics:
+            from .numerics import check_new_values
+
+            check_new_values(assigns, [updates[u.ref] for u in assigns])
         with self._lock:
             for variable, value in current.items():
                 self._values.setdefault(variable, value)
@@ -311,27 +350,28 @@ class Session:
 
     def load_variable_values(self, values: dict[Variable, np.ndarray]) -> None:
         """Set several Variables at once (the caller has checked their shapes and dtypes)."""
-        with self._lock:
+        with self._update_lock, self._lock:  # between two assigning runs, none of whose updates it undoes
             for variable, value in values.items():
                 value = np.array(value)
                 self._values[variable] = value if self._backend is None else self._backend.to_device(self._cast(value))
 
     def _program(self, nodes: list[Node], feeds: dict):
-        from .compiler import compile_program
+        from .compiler import compile_program, specialized_shapes
 
-        # the program is specialised to the fed shapes (see symslow.compiler): a new shape compiles anew
+        # the program is specialised to the fed shapes (see symslow.compiler): a new shape compiles anew, up to a
+        # few shapes per placeholder
         recent = (tuple(nodes), tuple([(p, v.shape) for p, v in feeds.items()]))
         program = self._programs.get(recent)
         if program is not None:
             return program
-        key = (self.backend_name, self.dtype, tuple(nodes), frozenset((p, v.shape) for p, v in feeds.items()))
+        shapes = specialized_shapes(self.graph, nodes, {p: v.shape for p, v in feeds.items()})
+        key = (self.backend_name, self.dtype, tuple(nodes), frozenset(shapes.items()), frozenset(feeds))
         cache = self.graph.compile_cache
         program = cache.get(key)
         if program is None:
             with self.graph._lock:
                 program = cache.get(key)
                 if program is None:
-                    shapes = {p: v.shape for p, v in feeds.items()}
                     program = compile_program(nodes, sorted(feeds, key=lambda p: p.id), self._backend, shapes)
                     program.device_constants = [
                         self._backend.to_device(self._cast(np.asarray(c))) for c in program.constants
@@ -405,7 +445,7 @@ class Session:
             >>> print(ts.Session().source(ts.sigmoid(2 * x), {x: 0.0}))  # doctest: +ELLIPSIS
             def compiled_step(feeds, variables, constants):
                 ...
-                v1 = 1/(1 + numpy.exp(-2*v0))
+                v1 = 1/(1 + numpy.exp(-(2*v0)))
                 return (v1,), ()
             <BLANKLINE>
         """

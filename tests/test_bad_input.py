@@ -127,12 +127,49 @@ def test_a_name_that_is_not_a_nonempty_string(bad):
 
 HOSTILE = [
     "quote'\"",
-    "line\nbreak",
-    "x\nimport os\nos.system('echo injected')\n#",
+    "x; import os; os.system('echo injected') #",
     "\"\"\"; raise SystemExit; \"\"\"",
-    "tab\tcarriage\rreturn\x0cform\u2028separator",
+    "back\\slash\\n{braces} $dollar% &amp; <b>",
     "__import__('os').getcwd()",
+    "σ 名前 \U0001f600",
 ]
+
+# characters that change what printed text shows or means: refused in names, where each would reach a comment, a
+# diagram, a file format
+UNPRINTABLE = ["\n", "\r", "\t", "\x0c", "\x00", "\x7f", "\x85", "\u2028", "\u2029", "\ud800", "\u202e", "\u200b",
+               "\ufeff"]
+
+
+@pytest.mark.parametrize("character", UNPRINTABLE, ids=[f"U+{ord(c):04X}" for c in UNPRINTABLE])
+def test_a_name_with_an_unprintable_character_is_refused(character):
+    name = f"x{character}import os"
+    with ts.Graph().as_default() as graph:
+        for make in (lambda: ts.placeholder(name=name), lambda: ts.Variable(1.0, name=name),
+                     lambda: ts.constant(1.0, name=name), lambda: ts.exp(ts.constant(1.0), name=name)):
+            with pytest.raises(ts.InvalidArgumentError) as raised:
+                make()
+            message = str(raised.value)
+            assert message.startswith("A node name cannot hold a ") and repr(character) in message
+            assert "at index 1" in message and character not in message
+        with pytest.raises(ts.InvalidArgumentError, match="A name scope cannot hold a "):
+            with ts.name_scope(name):
+                pass
+    assert [n.name for n in graph.nodes] == ["Const"]  # the input of exp; no node was made with the name
+
+
+def test_a_name_too_long_is_refused_and_the_longest_works():
+    longest = "n" * ts.graph.MAX_NAME_LENGTH
+    with ts.Graph().as_default():
+        x = ts.placeholder(ts.float64, name=longest)
+        assert x.name == longest and float(ts.Session().run(x * 2, {x: 1.5})) == 3.0
+        long = ts.placeholder(ts.float64, name="n" * (ts.graph.MAX_NAME_LENGTH - 100))
+        (grad,) = ts.gradients(ts.square(long, name="sq"), [long])  # "gradients/<name>_grad/..." still fits
+        assert float(ts.Session().run(grad, {long: 3.0})) == 6.0
+        with pytest.raises(ts.InvalidArgumentError, match=f"at most {ts.graph.MAX_NAME_LENGTH} characters"):
+            ts.placeholder(name=longest + "n")
+        with pytest.raises(ts.InvalidArgumentError, match=f"at most {ts.graph.MAX_NAME_LENGTH} characters"):
+            with ts.name_scope("scope"):
+                ts.placeholder(name=longest)  # the scope makes it too long
 
 
 def _build(names: list[str], scope: str):
@@ -163,7 +200,7 @@ def test_hostile_names_and_scopes_reach_only_comments(hostile):
     plain_source = plain.source([py, pdw, ptrain], {px: [0.5]})
     # the code that runs is the same whatever the names: they reach comments only
     assert _code_lines(source) == _code_lines(plain_source)
-    markers = ["quote", "break", "import os", "injected", "SystemExit", "carriage", "getcwd"]
+    markers = ["quote", "import os", "injected", "SystemExit", "slash", "getcwd", "σ"]
     for line in source.splitlines():
         if any(marker in line for marker in markers):
             assert line.lstrip().startswith("#"), line
@@ -174,13 +211,12 @@ def test_hostile_names_and_scopes_reach_only_comments(hostile):
     np.testing.assert_allclose(session.run(w), plain.run(pw))
 
 
-def test_hostile_name_in_an_error_message_is_escaped():
+def test_hostile_name_in_an_error_message_is_quoted():
     with ts.Graph().as_default():
-        x = ts.placeholder(ts.float64, shape=(2,), name="x\nFAKE: all is well")
+        x = ts.placeholder(ts.float64, shape=(2,), name="x' has shape (2,). FAKE: all is 'well")
         with pytest.raises(ts.InvalidArgumentError) as raised:
             ts.Session().run(x, {x: [1.0]})
-    assert "'x\\nFAKE: all is well'" in str(raised.value)
-    assert "\n" not in str(raised.value)
+    assert "placeholder \"x' has shape (2,). FAKE: all is 'well\" has shape (1,)" in str(raised.value)
 
 
 def test_optimizer_given_a_non_scalar_loss(model):

@@ -1,11 +1,14 @@
-"""Threads: graph building with a default graph per thread, parallel Sessions, and the shared compile cache."""
+"""Threads: graph building with a default graph per thread, parallel Sessions, the shared compile cache, and one
+session run by many threads (no update lost, reads of one moment)."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 import symslow as ts
 import symslow.compiler
@@ -149,3 +152,130 @@ def test_one_session_compiling_many_programs_from_many_threads():
     for i, got in enumerate(results):
         expected = [1.5 * np.sum(np.exp(values * ((i + j) % THREADS))) for j in range(THREADS)]
         np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+# one session, many threads: runs that assign take turns, runs that read go on together ----------------------------
+def _backend(name: str):
+    """A pytest parameter for a backend, skipped where its package (or GPU) is missing."""
+    reason = None
+    if name in ("jax", "cupy"):
+        try:
+            module = importlib.import_module(name)
+            if name == "cupy" and module.cuda.runtime.getDeviceCount() < 1:
+                reason = "CuPy finds no CUDA GPU"
+        except Exception as error:  # not installed, or no driver
+            reason = f"{name} cannot run here ({type(error).__name__})"
+    return pytest.param(name, id=name, marks=[pytest.mark.skip(reason=reason)] if reason else [])
+
+
+SHARED_BACKENDS = [_backend(name) for name in ("numpy", "interpreter", "jax", "cupy")]
+STEPS = 200
+
+
+@pytest.mark.parametrize("dtype", [None, ts.float32], ids=["own-dtypes", "float32-session"])
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_threads_adding_to_one_variable_lose_no_update(backend, dtype):
+    graph = ts.Graph()
+    with graph.as_default():
+        count = ts.Variable(np.float64(0.0), name="count")
+        steps = ts.Variable(np.int64(0), name="steps")
+        increment = ts.group(ts.assign_add(count, 1.0), ts.assign_add(steps, 1))
+    session = ts.Session(graph=graph, backend=backend, dtype=dtype)
+    _in_threads(lambda i: [session.run(increment) for _ in range(STEPS)], count=4)
+    assert float(session.run(count)) == 4 * STEPS  # each run read the value the one before it committed
+    assert int(session.run(steps)) == 4 * STEPS
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_threads_training_one_session_take_every_step(backend):
+    """Gradient descent on a fixed batch: every step is the same map w -> w - lr ∇L(w), so four threads taking 200
+    steps each must end where 800 steps in one thread end, to the last bit."""
+    graph = ts.Graph()
+    with graph.as_default():
+        x = ts.placeholder(ts.float64, shape=(None, 2), name="x")
+        y = ts.placeholder(ts.float64, shape=(None,), name="y")
+        w = ts.Variable(np.array([0.3, -0.2]), name="w")
+        b = ts.Variable(np.float64(0.5), name="b")
+        loss = ts.reduce_mean(ts.square(ts.reduce_sum(x * w, axis=1) + b - y))
+        train = ts.train.GradientDescentOptimizer(0.01).minimize(loss)
+    rng = np.random.RandomState(0)
+    inputs = rng.randn(8, 2)
+    targets = inputs @ np.array([1.0, 2.0]) - 1.0
+    feed = {x: inputs, y: targets}
+    shared = ts.Session(graph=graph, backend=backend)
+    _in_threads(lambda i: [shared.run(train, feed) for _ in range(STEPS)], count=4)
+
+    # the reference: the same 800 steps in NumPy, one after the other
+    w_ref, b_ref = np.array([0.3, -0.2]), 0.5
+    for _ in range(4 * STEPS):
+        residual = inputs @ w_ref + b_ref - targets
+        w_ref, b_ref = w_ref - 0.01 * (2 * residual @ inputs / 8), b_ref - 0.01 * (2 * residual.mean())
+    got_w, got_b = shared.run([w, b])
+    np.testing.assert_allclose(got_w, w_ref, rtol=1e-12)
+    np.testing.assert_allclose(got_b, b_ref, rtol=1e-12)
+    single = ts.Session(graph=graph, backend=backend)
+    for _ in range(4 * STEPS):
+        single.run(train, feed)
+    assert np.array_equal(got_w, single.run(w)) and got_b == single.run(b)
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_reading_threads_see_the_values_of_one_moment(backend):
+    """One run moves 1 from ``a`` to ``b``; runs reading both, meanwhile, always find a + b == 10."""
+    graph = ts.Graph()
+    with graph.as_default():
+        a = ts.Variable(np.float64(10.0), name="a")
+        b = ts.Variable(np.float64(0.0), name="b")
+        move = ts.group(ts.assign_sub(a, 1.0), ts.assign_add(b, 1.0))
+        total = a + b
+    session = ts.Session(graph=graph, backend=backend)
+
+    def work(i):
+        if i == 0:
+            for _ in range(STEPS):
+                session.run(move)
+            return []
+        return [session.run([a, b, total]) for _ in range(STEPS)]
+
+    reads = [read for reads in _in_threads(work, count=4) for read in reads]
+    assert all(float(ra) + float(rb) == 10.0 and float(rt) == 10.0 for ra, rb, rt in reads)
+    assert float(session.run(a)) == 10.0 - STEPS and float(session.run(b)) == STEPS
+
+
+class _waits_for(ts.Operation):
+    """``x`` itself, once ``released`` is set (``entered`` says the run got here): a run held up mid-way."""
+
+    def __init__(self, x, entered: threading.Event, released: threading.Event):
+        self.entered, self.released = entered, released
+        super().__init__([x])
+
+    def compute(self, x):
+        self.entered.set()
+        if not self.released.wait(timeout=30):
+            raise TimeoutError("the other run never came")
+        return x
+
+
+@pytest.mark.parametrize("backend", [p for p in SHARED_BACKENDS if p.values[0] in ("numpy", "interpreter")])
+def test_a_read_goes_on_while_an_assigning_run_computes(backend):
+    graph = ts.Graph()
+    entered, released = threading.Event(), threading.Event()
+    with graph.as_default():
+        w = ts.Variable(np.float64(1.0), name="w")
+        other = ts.Variable(np.float64(5.0), name="other")
+        slow_update = ts.assign(w, _waits_for(w, entered, released) + 1.0)
+        read = other * 2.0
+    session = ts.Session(graph=graph, backend=backend)
+    session.run([w, other])
+
+    def update():
+        return session.run(slow_update)
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(update)
+        assert entered.wait(timeout=30)  # the assigning run has read w and is computing
+        assert float(session.run(read)) == 10.0  # not held up by the assigning run, which waits for this one
+        assert float(session.run(w)) == 1.0  # the value before: the assigning run has not committed yet
+        released.set()
+        assert float(pending.result(timeout=60)) == 2.0
+    assert float(session.run(w)) == 2.0

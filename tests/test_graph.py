@@ -111,6 +111,14 @@ def test_expr_is_the_formula_in_the_inputs_symbols():
     assert sympy.latex((X @ W).expr) == "X W"
 
 
+def test_a_power_of_a_structural_op_typesets_in_parentheses():
+    ts.Graph().as_default()
+    A = ts.placeholder(ts.float64, shape=(2, 2), name="A")
+    assert ts.latex(ts.square(ts.matmul(A, A))) == r"\left(A A\right)^{2}"
+    assert ts.latex(ts.square(ts.reduce_sum(A, axis=0))) == r"\left(\sum_{i} A\right)^{2}"
+    assert ts.latex(ts.sqrt(ts.reduce_sum(A))) == r"\sqrt{\sum A}"
+
+
 def test_formula_of_the_tutorial_loss_typesets_as_double_sum():
     ts.Graph().as_default()
     X, c = ts.placeholder(name="X"), ts.placeholder(name="c")

@@ -6,7 +6,8 @@ formula; the rest is derived from it:
 
 * the shape rule is NumPy broadcasting;
 * the partial derivatives come from ``sympy.diff``, simplified, once per op class;
-* the interpreter evaluates ``sympy.lambdify`` of the formula.
+* the interpreter evaluates the formula as written, printed as the compiled code prints it
+  (:meth:`Operation.exact_formula`): SymPy's simplification is for reading and differentiating, not computing.
 
 Structural ops (matmul, reductions, softmax, ...) appear in formulas as small SymPy functions (:class:`OpFunction`)
 that print themselves for each backend and in LaTeX.
@@ -14,9 +15,10 @@ that print themselves for each backend and in LaTeX.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import sympy
@@ -50,8 +52,9 @@ class OpFunction(sympy.Function):
 
     _cupycode = _jaxcode = _numpycode
 
-    def _latex(self, printer) -> str:
-        return self.op.print_latex(printer, *[printer._print(a) for a in self.args], **self.attrs)
+    def _latex(self, printer, exp: str | None = None) -> str:
+        text = self.op.print_latex(printer, *[printer._print(a) for a in self.args], **self.attrs)
+        return text if exp is None else rf"\left({text}\right)^{{{exp}}}"  # a power of it: (A B)^{2}
 
     def _sympystr(self, printer) -> str:
         args = [printer._print(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.attrs.items()]
@@ -186,7 +189,10 @@ class Operation(Node):
     # the formula ---------------------------------------------------------------------------------------------------
     @property
     def expr(self) -> sympy.Expr:
-        """The op's formula in its inputs' symbols (scalar constants appear as numbers)."""
+        """The op's formula in its inputs' symbols (scalar constants appear as numbers, but as their symbols inside
+        :func:`constants_as_symbols`)."""
+        if getattr(_constants, "as_symbols", False):
+            return self.formula(*[operand(n) for n in self.input_nodes])
         if self._expr is None:
             self._expr = self.formula(*[operand(n) for n in self.input_nodes])
         return self._expr
@@ -211,6 +217,16 @@ class Operation(Node):
 
     def infer_dtype(self, *input_dtypes):
         return result_dtype(*input_dtypes)
+
+    def exact_formula(self) -> tuple[sympy.Expr, list[sympy.Expr]]:
+        """``(formula, arguments)``: what the interpreter and the compiled code compute, ``arguments[i]`` standing
+        for ``input_nodes[i]``.
+
+        :attr:`expr` is for reading and differentiating: SymPy has folded the inputs' numbers and identities into it
+        (``x / x`` is 1 there). The exact formula is the op's formula as written, so that the value is IEEE's (``x /
+        x`` is NaN at 0). An elementwise op gives its formula in one symbol per argument; other ops their ``expr``.
+        """
+        return self.expr, [operand(n) for n in self.input_nodes]
 
     def formula_for_shapes(self, *input_shapes: tuple) -> sympy.Expr:
         """The formula once the compiler knows every input's shape (it compiles a program per fed shape).
@@ -297,12 +313,39 @@ class RegisterGradient:
 
 
 def operand(node: Node) -> sympy.Expr:
-    """What stands for ``node`` in its consumers' formulas: its symbol, or its number if it is a scalar constant."""
-    if isinstance(node, Constant):
+    """What stands for ``node`` in its consumers' formulas: its symbol, or its number if it is a scalar constant
+    (but inside :func:`constants_as_symbols`, its symbol)."""
+    if isinstance(node, Constant) and not getattr(_constants, "as_symbols", False):
         number = node.scalar()
         if number is not None:
             return number
     return node.symbol
+
+
+_constants = threading.local()
+
+
+@contextlib.contextmanager
+def constants_as_symbols() -> Iterator[None]:
+    """Formulas built inside stand for scalar constants by their symbols: the compiler prints the constants itself,
+    in their dtypes, where a number in a formula would be a Python float.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> c = ts.constant(2.0, name="c")
+        >>> operand(c)
+        2.00000000000000
+        >>> with constants_as_symbols():
+        ...     operand(c)
+        c
+    """
+    before = getattr(_constants, "as_symbols", False)
+    _constants.as_symbols = True
+    try:
+        yield
+    finally:
+        _constants.as_symbols = before
 
 
 class ElementwiseOp(Operation):
@@ -346,8 +389,25 @@ class ElementwiseOp(Operation):
     @classmethod
     def arg_symbols(cls) -> list[sympy.Symbol]:
         """The formula's arguments as real SymPy symbols named after its parameters."""
-        params = inspect.signature(cls.formula).parameters
-        return [sympy.Symbol(p, real=True) for p in params]
+        if "_arg_symbols" not in cls.__dict__:
+            cls._arg_symbols = [sympy.Symbol(p, real=True) for p in inspect.signature(cls.formula).parameters]
+        return list(cls._arg_symbols)
+
+    @classmethod
+    def written_formula(cls) -> sympy.Expr:
+        """The formula in :meth:`arg_symbols`, as written (see :meth:`Operation.exact_formula`).
+
+        Example:
+            >>> from symslow.ops.elementwise import divide, sigmoid
+            >>> sigmoid.written_formula(), divide.written_formula()
+            (1/(1 + exp(-x)), x/y)
+        """
+        if "_written" not in cls.__dict__:
+            cls._written = cls.formula(*cls.arg_symbols())
+        return cls._written
+
+    def exact_formula(self) -> tuple[sympy.Expr, list[sympy.Expr]]:
+        return self.written_formula(), self.arg_symbols()
 
     @classmethod
     def output_symbol(cls) -> sympy.Symbol:
@@ -385,32 +445,46 @@ class ElementwiseOp(Operation):
         return unbroadcast(contribution, self.input_nodes, index)
 
     def compute(self, *input_values):
-        return evaluate_elementwise(self.expr, self.input_nodes, input_values)
+        if any(n.dtype is None for n in self.input_nodes):
+            # next to a node whose dtype only the run decides (a bare placeholder), a number takes that node's dtype,
+            # as a Python number does in NumPy
+            input_values = [v.item() if isinstance(n, Constant) and np.ndim(v) == 0 else v
+                            for n, v in zip(self.input_nodes, input_values)]
+        return evaluate_elementwise(*self.exact_formula(), input_values, self.dtype)
 
 
 _OUTPUT = sympy.Dummy("y", real=True)
 
 
-def evaluate_elementwise(expr: sympy.Expr, input_nodes: Sequence[Node], input_values: Sequence) -> np.ndarray:
-    """The interpreter's evaluation of an elementwise formula: ``sympy.lambdify`` on the inputs' values."""
-    symbols = [operand(n) for n in input_nodes]
-    keep = [i for i, s in enumerate(symbols) if isinstance(s, sympy.Symbol) and s not in symbols[:i]]  # x + x: once
-    key = (expr, tuple(symbols[i] for i in keep))
-    function = _lambdified.get(key)
+def evaluate_elementwise(expr: sympy.Expr, arguments: Sequence[sympy.Expr], input_values: Sequence,
+                         dtype: Any = None) -> np.ndarray:
+    """The interpreter's evaluation of an elementwise formula on its arguments' values.
+
+    The formula is printed by the NumPy backend's printer, as the compiled code prints it, with the argument symbols
+    named ``a0, a1, ...`` (a node named like a function, ``tanh``, cannot shadow ``numpy.tanh``); a result that no
+    array gave a dtype (a formula of numbers only) takes ``dtype``.
+    """
+    key = (expr, tuple(arguments))
+    function = _evaluators.get(key)
     if function is None:
-        # fresh argument names: lambdify puts each argument symbol in the code's namespace under its name, so a node
-        # named like a function (a node 'tanh' feeding tanh) would shadow numpy.tanh
-        arguments = [sympy.Dummy(f"a{k}") for k in range(len(keep))]
-        renamed = expr.xreplace({symbols[i]: a for i, a in zip(keep, arguments)})
-        function = sympy.lambdify(arguments, renamed, modules="numpy")
-        _lambdified[key] = function
-    values = [input_values[i] for i in keep]
-    result = function(*values)
+        from .. import runtime
+        from ..backends import get_backend
+
+        names = [f"a{k}" for k in range(len(arguments))]
+        symbols = {s: n for s, n in zip(arguments, names) if isinstance(s, sympy.Symbol)}
+        code = get_backend("numpy").print_code(expr, symbols)
+        function = eval(f"lambda {', '.join(names)}: {code}", {"numpy": np, "runtime": runtime})
+        if len(_evaluators) > 4096:  # gradient nodes bring formulas of their own: keep the cache bounded
+            _evaluators.clear()
+        _evaluators[key] = function
+    result = function(*input_values)
+    if not hasattr(result, "dtype"):
+        result = np.asarray(result, dtype=dtype)
     shape = np.broadcast_shapes(*[np.shape(v) for v in input_values]) if input_values else ()
     return np.broadcast_to(result, shape) if np.shape(result) != shape else np.asarray(result)
 
 
-_lambdified: dict = {}
+_evaluators: dict = {}
 
 
 def _through_output(derivative: sympy.Expr, f: sympy.Expr, x: sympy.Symbol, y: sympy.Symbol) -> sympy.Expr:
@@ -441,6 +515,16 @@ class ElementwiseExpr(Operation):
     def formula(self, *inputs):
         return self._formula
 
+    def exact_formula(self) -> tuple[sympy.Expr, list[sympy.Symbol]]:
+        # in symbols named by position, not by the inputs' names: SymPy orders the terms of a sum or product by the
+        # names of its symbols, so that the order of the roundings would otherwise depend on how nodes are named
+        exact = getattr(self, "_exact", None)
+        if exact is None:
+            arguments = argument_symbols(len(self.input_nodes))
+            expr = self._formula.xreplace({n.symbol: a for n, a in zip(self.input_nodes, arguments)})
+            exact = self._exact = (expr, arguments)
+        return exact
+
     def infer_shape(self, *input_shapes):
         return broadcast_shapes(self.op_type, self.display_name, *input_shapes)
 
@@ -458,7 +542,17 @@ class ElementwiseExpr(Operation):
         return unbroadcast(contribution, self.input_nodes, index)
 
     def compute(self, *input_values):
-        return evaluate_elementwise(self.expr, self.input_nodes, input_values)
+        return evaluate_elementwise(*self.exact_formula(), input_values, self.dtype)
+
+
+def argument_symbols(count: int) -> list[sympy.Symbol]:
+    """``count`` symbols standing for a formula's arguments by position (``_0, _1, ...``)."""
+    while len(_arguments) < count:
+        _arguments.append(sympy.Symbol(f"_{len(_arguments)}", real=True))
+    return _arguments[:count]
+
+
+_arguments: list[sympy.Symbol] = []
 
 
 def unbroadcast(contribution: Node, inputs: Sequence[Node], index: int) -> Node:

@@ -2,6 +2,9 @@
 
 Shapes broadcast as in NumPy, derivatives come from ``sympy.diff`` (see :class:`~symslow.ops.base.ElementwiseOp`).
 Subtraction and division are formulas too: SymPy writes ``x - y`` as ``x + (-1) y``, so they cost no extra rule.
+
+Where ``max`` and ``min`` have a kink (``relu`` at 0, ``maximum`` and ``minimum`` where x == y, the ends of
+``clip_by_value``), the derivative is TensorFlow's: see :func:`step`, the one place that states it.
 """
 
 from __future__ import annotations
@@ -106,11 +109,45 @@ class tanh(ElementwiseOp):
         return sympy.tanh(x)
 
 
+def step(x: sympy.Expr, at_zero: int) -> sympy.Expr:
+    """The derivative of a kink: 1 where ``x > 0``, 0 where ``x < 0``, and ``at_zero`` where x is 0 (a tie).
+
+    It is ``Heaviside(x, at_zero)``: SymPy's own derivative of ``Max`` is ``Heaviside(x)``, which is 1/2 at a tie,
+    where TensorFlow's gradients take a side. symslow takes TensorFlow's, by these rules:
+
+    * ``relu(x)``: ``[x > 0]``, 0 at x = 0 (TensorFlow's ``ReluGrad`` multiplies by ``x > 0``);
+    * ``maximum(x, y)``: ``[x >= y]`` to x and ``[x < y]`` to y, a tie goes to x (``_MaximumGrad``'s mask is
+      ``x >= y``); ``minimum(x, y)``: ``[x <= y]`` to x and ``[x > y]`` to y (``_MinimumGrad``: ``x <= y``);
+    * ``clip_by_value(t, lo, hi)``: 1 to t on ``[lo, hi]``, both ends included, as TensorFlow 1's
+      ``maximum(minimum(t, hi), lo)`` gives; ``[t < lo]`` to lo and ``[t > hi]`` to hi;
+    * ``elu(x)``: ``exp(min(x, 0))``, 1 at x = 0 (TensorFlow's ``EluGrad``).
+
+    Every backend prints it as ``heaviside(x, at_zero)`` (the interpreter too), so they agree at ties; at a NaN
+    it is NaN.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> x = tf.placeholder(tf.float64, name="x")
+        >>> tf.Session().run(tf.gradients(tf.reduce_sum(tf.nn.relu(x)), [x])[0], {x: [-1.0, 0.0, 2.0]})
+        array([0., 0., 1.])
+        >>> y = tf.placeholder(tf.float64, name="y")
+        >>> tf.Session().run(tf.gradients(tf.reduce_sum(tf.maximum(x, y)), [x, y]), {x: [0.0, 1.0], y: [0.0, 2.0]})
+        [array([1., 0.]), array([0., 1.])]
+    """
+    return sympy.Heaviside(x, at_zero)
+
+
 class relu(ElementwiseOp):
-    """Rectified linear unit, element-wise: max(x, 0)."""
+    """Rectified linear unit, element-wise: max(x, 0); its derivative is 0 at x = 0, as TensorFlow's."""
 
     def formula(x):
         return sympy.Max(x, 0)
+
+    @classmethod
+    def derivatives(cls):
+        (x,) = cls.arg_symbols()
+        return [step(x, 0)]
 
 
 class square(ElementwiseOp):
@@ -140,10 +177,15 @@ class pow(ElementwiseOp):
 
 
 class maximum(ElementwiseOp):
-    """max(x, y), element-wise."""
+    """max(x, y), element-wise; where x == y the gradient goes to x, as TensorFlow's (see :func:`step`)."""
 
     def formula(x, y):
         return sympy.Max(x, y)
+
+    @classmethod
+    def derivatives(cls):
+        x, y = cls.arg_symbols()
+        return [step(x - y, 1), step(y - x, 0)]
 
 
 # TensorFlow 1's other everyday functions ------------------------------------------------------------------------
@@ -286,6 +328,11 @@ class minimum(ElementwiseOp):
     def formula(x, y):
         return sympy.Min(x, y)
 
+    @classmethod
+    def derivatives(cls):
+        x, y = cls.arg_symbols()  # where x == y the gradient goes to x, as TensorFlow's (see step)
+        return [step(y - x, 1), step(x - y, 0)]
+
 
 class reciprocal(ElementwiseOp):
     """1 / x, element-wise.
@@ -348,10 +395,9 @@ class clip_by_value(ElementwiseOp):
 
     @classmethod
     def derivatives(cls):
-        # SymPy's own, Heaviside(max - Max(min, t)) ..., says the same for min <= max, in a form that needs no Max
+        # TensorFlow 1's maximum(minimum(t, high), low): t keeps the gradient at both ends (see step)
         t, low, high = cls.arg_symbols()
-        step = sympy.Heaviside
-        return [step(t - low) * step(high - t), step(low - t), step(t - high)]
+        return [step(t - low, 1) * step(high - t, 1), step(low - t, 0), step(t - high, 0)]
 
 
 class elu(ElementwiseOp):
@@ -370,6 +416,11 @@ class elu(ElementwiseOp):
 
     def formula(x):
         return sympy.Max(x, 0) + sympy.exp(sympy.Min(x, 0)) - 1
+
+    @classmethod
+    def derivatives(cls):
+        (x,) = cls.arg_symbols()
+        return [sympy.exp(sympy.Min(x, 0))]  # 1 for x >= 0, e^x below: TensorFlow's EluGrad (see step)
 
 
 class softplus(ElementwiseOp):

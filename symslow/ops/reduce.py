@@ -267,7 +267,7 @@ class sum_to_op(Operation):
 
     @staticmethod
     def print_code(printer, g, like, plan):
-        if plan is None:
+        if plan is None or all(plan):  # (one sum over every axis, as runtime.sum_to adds them, not two)
             return f"runtime.sum_to({g}, {like})"
         lead, ones = plan
         if lead:
@@ -286,10 +286,16 @@ class sum_to_op(Operation):
             return self.expr
         lead, ones = plan
         expr = operand(self.input_nodes[0])
+        if lead and ones:  # one sum over every axis, as runtime.sum_to adds them (two sums would add in another order)
+            from .linalg import reshape
+
+            axes = (*lead, *(len(lead) + a for a in ones))
+            total = ArraySum(expr, sympy.Tuple(*axes), sympy.true, sympy.Tuple(*g_shape))
+            return reshape.function_for(shape=tuple(like_shape))(total)
         if lead:
-            expr = ArraySum(expr, sympy.Tuple(*lead), sympy.false, sympy.Tuple(*g_shape))
+            return ArraySum(expr, sympy.Tuple(*lead), sympy.false, sympy.Tuple(*g_shape))
         if ones:
-            expr = ArraySum(expr, sympy.Tuple(*ones), sympy.true, sympy.Tuple(*g_shape[len(lead):]))
+            return ArraySum(expr, sympy.Tuple(*ones), sympy.true, sympy.Tuple(*g_shape))
         return expr
 
     def gradient(self, grad, index):

@@ -9,7 +9,7 @@ not matter.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import sympy
@@ -179,6 +179,24 @@ class group(Operation):
 
     def compute(self, *values):
         return None
+
+
+def check_one_assignment_each(order: Sequence[Node]) -> list[assign]:
+    """The ``assign`` nodes of a run's nodes (in evaluation order), or an error if two assign one Variable.
+
+    A run commits its new values together, so two assignments of one Variable would leave it to the order of the
+    commit which one wins; every backend refuses such a run before computing anything.
+    """
+    updates = [n for n in order if isinstance(n, assign)]
+    first: dict[int, assign] = {}
+    for update in updates:
+        earlier = first.setdefault(id(update.ref), update)
+        if earlier is not update:
+            raise InvalidArgumentError(
+                f"Variable {update.ref.name!r} is assigned twice in one run, by {earlier.name!r} and "
+                f"{update.name!r}; run them separately."
+            )
+    return updates
 
 
 def describe_assign(node: assign) -> str:

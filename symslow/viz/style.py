@@ -70,13 +70,47 @@ def node_id(node: Node) -> str:
 
 
 def escape(text: Any) -> str:
-    """Text made safe for a Graphviz HTML-like label (``*`` too, so formulas' operators stay unambiguous).
+    """Text made safe for a Graphviz HTML-like label (``*`` too, so formulas' operators stay unambiguous); a
+    character that prints nothing (a control character, a NUL) shows as its Python escape.
 
     Example:
         >>> escape('a<b>&"c*"')
         'a&lt;b&gt;&amp;&quot;c&#42;&quot;'
+        >>> escape("tab\\tnul\\x00")
+        'tab\\\\tnul\\\\x00'
     """
-    return html.escape(str(text), quote=True).replace("&#x27;", "&#39;").replace("*", "&#42;")
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return html.escape(text, quote=True).replace("&#x27;", "&#39;").replace("*", "&#42;")
+
+
+NAME_SHOWN = 80  # a longer name shows as its start and its end: labels stay readable, and within Graphviz's limits
+
+
+def name(text: str) -> str:
+    """A node's name for a label, escaped; a long one shortened around an ellipsis.
+
+    Example:
+        >>> name("layer1/W<0>")
+        'layer1/W&lt;0&gt;'
+        >>> name("a" * 100 + "z")
+        'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaz'
+    """
+    if len(text) > NAME_SHOWN:
+        half = (NAME_SHOWN - 1) // 2
+        text = text[:half] + "…" + text[-(NAME_SHOWN - 1 - half):]
+    return escape(text)
+
+
+def caption(text: str) -> str:
+    """A user's title for a diagram as an HTML-like fragment: escaped, one line per line of the text.
+
+    Example:
+        >>> caption("a < b & c\\nsecond line")
+        'a &lt; b &amp; c<BR ALIGN="LEFT"/>second line'
+    """
+    return '<BR ALIGN="LEFT"/>'.join(escape(line) for line in str(text).splitlines())
 
 
 def legend(kinds: list[str], extra: list[tuple[str, str]] = ()) -> str:
@@ -211,7 +245,7 @@ class HtmlFormulaPrinter(StrPrinter):
         self.names = dict(names or {})
 
     def _print_Symbol(self, expr) -> str:
-        return self.names.get(expr) or escape(expr.name)
+        return self.names.get(expr) or name(expr.name)
 
     _print_Dummy = _print_Symbol
 
@@ -236,7 +270,10 @@ class HtmlFormulaPrinter(StrPrinter):
         return escape(expr.func.__name__) + "(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
     def _print_Heaviside(self, expr) -> str:
-        return f"H({self._print(expr.args[0])})"
+        # the derivative of a kink, with the side it takes at a tie (symslow.ops.elementwise.step)
+        x, at_zero = expr.args if len(expr.args) == 2 else (expr.args[0], None)
+        relation = {0: "&gt;", 1: "≥"}.get(at_zero)
+        return f"[{self._print(x)} {relation} 0]" if relation else f"H({self._print(x)})"
 
     def _print_Max(self, expr) -> str:
         return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
