@@ -30,6 +30,15 @@ def _rate_and_step(learning_rate: Any, global_step: Any, name: str) -> tuple[Nod
     return rate, cast(global_step, dtype.type)
 
 
+def _decay_start(learning_rate: Any, global_step: Any, decay_steps: Any, staircase: bool,
+                 name: str) -> tuple[Node, Node, type]:
+    """What the decays share: the rate, ``global_step / decay_steps`` (floored with ``staircase``) and their dtype."""
+    rate, step = _rate_and_step(learning_rate, global_step, name)
+    dtype = np.dtype(rate.dtype).type
+    steps = step / _steps(decay_steps, dtype)
+    return rate, floor(steps) if staircase else steps, dtype
+
+
 def _steps(value: Any, dtype: type) -> Any:
     """A schedule's constant argument in the rate's dtype (a node is cast, a number taken as it is)."""
     return cast(value, dtype) if isinstance(value, Node) else np.asarray(value, dtype=dtype)
@@ -50,11 +59,7 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
         [0.1..., 0.1..., 0.05..., 0.05..., 0.025...]
     """
     with name_scope(name or "ExponentialDecay"):
-        rate, step = _rate_and_step(learning_rate, global_step, "exponential_decay")
-        dtype = np.dtype(rate.dtype).type
-        exponent = step / _steps(decay_steps, dtype)
-        if staircase:
-            exponent = floor(exponent)
+        rate, exponent, dtype = _decay_start(learning_rate, global_step, decay_steps, staircase, "exponential_decay")
         return rate * pow(_steps(decay_rate, dtype), exponent)
 
 
@@ -72,11 +77,7 @@ def natural_exp_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
         [1.0, 0.5, 0.25]
     """
     with name_scope(name or "NaturalExpDecay"):
-        rate, step = _rate_and_step(learning_rate, global_step, "natural_exp_decay")
-        dtype = np.dtype(rate.dtype).type
-        steps = step / _steps(decay_steps, dtype)
-        if staircase:
-            steps = floor(steps)
+        rate, steps, dtype = _decay_start(learning_rate, global_step, decay_steps, staircase, "natural_exp_decay")
         return rate * exp(-_steps(decay_rate, dtype) * steps)
 
 
@@ -94,11 +95,7 @@ def inverse_time_decay(learning_rate: Any, global_step: Any, decay_steps: Any, d
         [1.0, 0.5, 0.25]
     """
     with name_scope(name or "InverseTimeDecay"):
-        rate, step = _rate_and_step(learning_rate, global_step, "inverse_time_decay")
-        dtype = np.dtype(rate.dtype).type
-        steps = step / _steps(decay_steps, dtype)
-        if staircase:
-            steps = floor(steps)
+        rate, steps, dtype = _decay_start(learning_rate, global_step, decay_steps, staircase, "inverse_time_decay")
         return rate / (1 + _steps(decay_rate, dtype) * steps)
 
 

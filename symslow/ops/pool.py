@@ -63,7 +63,23 @@ def _window_latex(op_name: str, x: str, ksize) -> str:
     return rf"\operatorname{{{op_name}}}_{{{ksize[0]}\times{ksize[1]}}}\left({x}\right)"
 
 
-class max_pool(_Pool):
+class _PoolImages(_Pool):
+    """What ``max_pool`` and ``avg_pool`` share: TensorFlow's arguments, and the shape of the pooled images."""
+
+    def __init__(self, value: Any = None, ksize: Any = None, strides: Any = None, padding: Any = None,
+                 data_format: str = "NHWC", name: str | None = None, input: Any = None):
+        value = one_of(value, input, "value input")
+        self._attrs(*self._parse(value, ksize, strides, padding, data_format, name))
+        super().__init__([value], name)
+
+    def infer_shape(self, x):
+        return self._pooled_shape(x)
+
+    def formula(self, x):
+        return self._function()(x)
+
+
+class max_pool(_PoolImages):
     """The maximum of each ``ksize`` window of NHWC images, as TensorFlow's ``tf.nn.max_pool``.
 
     Args:
@@ -84,18 +100,6 @@ class max_pool(_Pool):
 
     op_type = "MaxPool"
     default_name = "MaxPool"
-
-    def __init__(self, value: Any = None, ksize: Any = None, strides: Any = None, padding: Any = None,
-                 data_format: str = "NHWC", name: str | None = None, input: Any = None):
-        value = one_of(value, input, "value input")
-        self._attrs(*self._parse(value, ksize, strides, padding, data_format, name))
-        super().__init__([value], name)
-
-    def infer_shape(self, x):
-        return self._pooled_shape(x)
-
-    def formula(self, x):
-        return self._function()(x)
 
     @staticmethod
     def print_code(printer, x, ksize, strides, padding):
@@ -186,7 +190,7 @@ class max_pool_grad_grad(_Pool):
                                                self.padding)
 
 
-class avg_pool(_Pool):
+class avg_pool(_PoolImages):
     """The mean of each ``ksize`` window of NHWC images, as TensorFlow's ``tf.nn.avg_pool``; with "SAME" padding a
     window reaching past the image averages only the pixels inside it.
 
@@ -204,20 +208,8 @@ class avg_pool(_Pool):
     op_type = "AvgPool"
     default_name = "AvgPool"
 
-    def __init__(self, value: Any = None, ksize: Any = None, strides: Any = None, padding: Any = None,
-                 data_format: str = "NHWC", name: str | None = None, input: Any = None):
-        value = one_of(value, input, "value input")
-        self._attrs(*self._parse(value, ksize, strides, padding, data_format, name))
-        super().__init__([value], name)
-
-    def infer_shape(self, x):
-        return self._pooled_shape(x)
-
     def infer_dtype(self, dtype):
         return floating_dtype(self, dtype, "the value")
-
-    def formula(self, x):
-        return self._function()(x)
 
     @staticmethod
     def print_code(printer, x, ksize, strides, padding):
