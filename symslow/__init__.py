@@ -14,7 +14,7 @@ from .ops.base import elementwise
 from .ops import (ElementwiseOp, Operation, RegisterGradient, add, assign, assign_add, assign_sub, divide,
                   exp, group, identity, log, log_softmax, matmul, maximum, multiply, negative, ones_like, pow,
                   reduce_mean, reduce_sum, relu, reshape, sigmoid, softmax, softmax_cross_entropy_with_logits, sqrt,
-                  square, subtract, tanh, transpose, zeros_like)
+                  square, subtract, tanh, transpose, unregister_gradient, zeros_like)
 from .ops.constant import fill, ones, zeros
 from .ops.random import random_normal, random_shuffle, random_uniform, set_random_seed, truncated_normal
 from .session import InteractiveSession, Session, get_default_session
@@ -80,7 +80,7 @@ __all__ += [
     "zeros", "ones", "fill", "random_normal", "random_uniform", "truncated_normal", "random_shuffle",
     "set_random_seed", "global_variables", "trainable_variables", "variables_initializer",
     "initialize_all_variables", "InteractiveSession", "get_default_session",
-    "Operation", "ElementwiseOp", "RegisterGradient", "elementwise",
+    "Operation", "ElementwiseOp", "RegisterGradient", "unregister_gradient", "elementwise",
     "add", "subtract", "multiply", "divide", "negative", "identity", "log", "exp", "sigmoid", "tanh", "relu",
     "square", "sqrt", "pow", "maximum", "matmul", "transpose", "reshape", "reduce_sum", "reduce_mean", "softmax",
     "log_softmax", "softmax_cross_entropy_with_logits", "ones_like", "zeros_like",

@@ -12,6 +12,7 @@ does. That is the whole algorithm:
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from .errors import InvalidArgumentError
 from .graph import Node, as_node, cycle_error
 from .ops.base import Operation, elementwise_expr, operand
 from .ops.reduce import ones_like, zeros_like
+from .ops.registered import input_gradients
 
 
 def topological_order(outputs: Iterable[Node]) -> list[Node]:
@@ -69,29 +71,60 @@ def _differentiable(node: Node) -> bool:
     return node.dtype is None or np.dtype(node.dtype).kind in "fc" or isinstance(node, Operation)
 
 
-def _backprop(ys: Sequence[Node], grad_ys: Sequence[Node], sources: Sequence[Node] | None) -> dict[Node, Node]:
+class GradientTable(dict):
+    """``{node: ∂J/∂node}``, as backpropagation built it, and what each consumer passed back to each of its inputs:
+    ``shares[(id(consumer), index)]`` (a node, or ``None`` for no contribution)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shares: dict[tuple[int, int], Node | None] = {}
+
+
+def _backprop(ys: Sequence[Node], grad_ys: Sequence[Node], sources: Sequence[Node] | None) -> GradientTable:
     order = backprop_order(ys, sources)
     wanted = {id(n) for n in order}
     incoming: dict[int, list[Node]] = {id(y): [g] for y, g in zip(ys, grad_ys)}
-    table: dict[Node, Node] = {}
+    table = GradientTable()
     graph = ys[0].graph
+    first_new = len(graph.nodes)
+    of = ys[0].name.rsplit("/", 1)[-1] if len(ys) == 1 else "y"
+    totals: set[int] = set()
     for node in order:
         parts = incoming.pop(id(node), [])
         if not parts:
             continue
-        with graph.name_scope(f"{node.name}_grad"):
-            total = parts[0] if len(parts) == 1 else _add_n(parts)
+        if len(parts) == 1:
+            total = parts[0]
+        else:
+            with graph.name_scope(f"{node.name}_grad"):
+                total = _add_n(parts)
+        if total.id >= first_new and id(total) not in totals and not total.consumers:
+            with contextlib.suppress(InvalidArgumentError):  # (a name too long for two: it keeps its own)
+                graph._rename(total, gradient_name(of, node.name))  # named for what it is: ∂J/∂node
+        totals.add(id(total))
         table[node] = total
         if not isinstance(node, Operation):
             continue
-        for index, input_node in enumerate(node.input_nodes):
-            if id(input_node) not in wanted:
-                continue
-            with graph.name_scope(f"{node.name}_grad"):
-                share = node.gradient(total, index)
+        indices = [i for i, x in enumerate(node.input_nodes) if id(x) in wanted]
+        with graph.name_scope(f"{node.name}_grad"):
+            shares = input_gradients(node, total, indices)
+        for index in indices:
+            share = shares.get(index)
+            table.shares[(id(node), index)] = share
             if share is not None:
-                incoming.setdefault(id(input_node), []).append(share)
+                incoming.setdefault(id(node.input_nodes[index]), []).append(share)
     return table
+
+
+def gradient_name(of: str, wrt: str) -> str:
+    """The name of ∂of/∂wrt: ``dJ_dsigmoid``, in the name scope of ``wrt`` (``dense/dJ_dkernel``).
+
+    Example:
+        >>> gradient_name("J", "W_hidden"), gradient_name("loss", "dense/kernel")
+        ('dJ_dW_hidden', 'dense/dloss_dkernel')
+    """
+    scope, _, base = wrt.rpartition("/")
+    return f"{scope}/d{of}_d{base}" if scope else f"d{of}_d{base}"
 
 
 def _add_n(parts: Sequence[Node]) -> Node:
@@ -146,7 +179,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients") ->
     return result
 
 
-def compute_gradients(loss: Node, name: str = "gradients") -> dict[Node, Node]:
+def compute_gradients(loss: Node, name: str = "gradients") -> GradientTable:
     """The tutorial's backpropagation: ``{node: ∂loss/∂node}`` for every node on a path to ``loss``.
 
     Example:

@@ -220,6 +220,30 @@ class Graph:
             for input_node in node.input_nodes:
                 input_node.consumers.append(node)
 
+    def _discard_since(self, count: int) -> None:
+        """Take back the nodes made after the first ``count`` (an attempt that failed half-way built them)."""
+        with self._lock:
+            dropped = self.nodes[count:]
+            gone = set(map(id, dropped))
+            del self.nodes[count:]
+            for nodes in (self.operations, self.placeholders, self.variables, self.constants):
+                nodes[:] = [n for n in nodes if id(n) not in gone]
+            for node in dropped:
+                self._by_name.pop(node.name, None)
+                for input_node in node.input_nodes:
+                    input_node.consumers[:] = [c for c in input_node.consumers if id(c) not in gone]
+
+    def _rename(self, node: "Node", name: str) -> None:
+        """Give a node no one consumes yet a better name (and the symbol that goes with it)."""
+        with self._lock:
+            if node.consumers:
+                raise ValueError(f"Node {node.name!r} has consumers: their formulas name it {node.name!r}.")
+            new = check_name(self._unique_name(name))
+            del self._by_name[node.name]
+            node.name = new
+            node.symbol = sympy.Symbol(new, real=True)
+            self._by_name[new] = node
+
     def __repr__(self) -> str:
         return f"<symslow.Graph with {len(self.nodes)} nodes>"
 

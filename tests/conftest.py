@@ -28,3 +28,14 @@ def docs_site(tmp_path_factory) -> Path:
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-5000:]}\n{result.stderr[-8000:]}"
     return html
+
+
+@pytest.fixture(autouse=True)
+def _registrations_stay_in_their_test():
+    """A gradient a test registers with @RegisterGradient is gone after it: registrations are global."""
+    from symslow.ops import registered
+
+    before = dict(registered._registry)
+    yield
+    registered._registry.clear()
+    registered._registry.update(before)

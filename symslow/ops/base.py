@@ -26,11 +26,6 @@ import sympy
 from ..errors import InvalidArgumentError, LookupGradientError, ShapeError, describe
 from ..graph import Constant, Node, as_node, format_shape, get_default_graph
 
-# Gradient functions registered with @RegisterGradient("op_type"), the tutorial's way of extending the library.
-_registered_gradients: dict[str, Callable] = {}
-_registry_lock = threading.Lock()
-
-
 class OpFunction(sympy.Function):
     """A structural op inside a SymPy formula: never evaluated by SymPy, printed by its op class.
 
@@ -131,6 +126,7 @@ class Operation(Node):
         >>> (dy,) = ts.gradients(y, [x])
         >>> ts.Session().run([y, dy], {x: 2.0})
         [np.float64(8.0), np.float64(12.0)]
+        >>> ts.unregister_gradient("cube")  # (registrations are global, as in TensorFlow)
 
     A built-in op also defines ``formula`` (its SymPy expression), ``infer_shape`` and ``gradient`` in the same
     class; see :class:`ElementwiseOp` for the short form of elementwise ops.
@@ -247,23 +243,14 @@ class Operation(Node):
 
     # the gradient rule -------------------------------------------------------------------------------------------
     def gradient(self, grad: Node, index: int) -> Node | None:
-        """The vector-Jacobian product for input ``index``: a node, or ``None`` when there is no contribution."""
-        rule = _registered_gradients.get(self.op_type)
-        if rule is None:
-            raise LookupGradientError(
-                f"No gradient is defined for op {describe(self)}: register one with @RegisterGradient({self.op_type!r})."
-            )
-        grads = rule(self, grad)
-        if isinstance(grads, Node) or grads is None:
-            grads = [grads]
-        grads = list(grads)
-        if len(grads) != len(self.input_nodes):
-            raise LookupGradientError(
-                f"The gradient function of op {describe(self)} returned {len(grads)} gradients "
-                f"for {len(self.input_nodes)} inputs."
-            )
-        value = grads[index]
-        return None if value is None else as_node(value, self.graph)
+        """The vector-Jacobian product for input ``index``: a node, or ``None`` when there is no contribution.
+
+        A function registered with :class:`~symslow.RegisterGradient` for the op type replaces it (see
+        :mod:`symslow.ops.registered`); an op without either has no gradient.
+        """
+        raise LookupGradientError(
+            f"No gradient is defined for op {describe(self)}: register one with @RegisterGradient({self.op_type!r})."
+        )
 
     # evaluation by the interpreter ---------------------------------------------------------------------------------
     def compute(self, *input_values):
@@ -287,29 +274,6 @@ class _ComputeView:
 def call_compute(node: Operation, values: Sequence) -> Any:
     """Run ``node.compute(*values)`` for one run without storing anything on the node."""
     return type(node).compute(_ComputeView(node), *values)
-
-
-def _registered_gradient_of(op: Operation) -> Callable | None:
-    return _registered_gradients.get(op.op_type)
-
-
-class RegisterGradient:
-    """Decorator registering the gradient function of an op type, as in the tutorial and TensorFlow 1.
-
-    The function takes ``(op, grad)`` and returns one gradient per input (a list, ``None`` for no gradient). It
-    builds graph nodes: ``op.inputs[i].output`` and ``op.output`` stand for the values in the run, and NumPy
-    functions applied to them (``np.sum``, ``np.log``, ``.T``, ``.dot``) build the matching nodes.
-    """
-
-    def __init__(self, op_type: str):
-        if not isinstance(op_type, str) or not op_type:
-            raise TypeError(f"RegisterGradient takes an op type name (a string), not {op_type!r}.")
-        self.op_type = op_type
-
-    def __call__(self, function: Callable) -> Callable:
-        with _registry_lock:
-            _registered_gradients[self.op_type] = function
-        return function
 
 
 def operand(node: Node) -> sympy.Expr:
@@ -436,8 +400,6 @@ class ElementwiseOp(Operation):
         return self.derivatives()[index].xreplace(replacements)
 
     def gradient(self, grad: Node, index: int) -> Node | None:
-        if _registered_gradient_of(self) is not None:
-            return super().gradient(grad, index)
         derivative = self.local_derivative(index)
         if derivative == 0:
             return None

@@ -69,8 +69,10 @@ class log(ElementwiseOp):
 
     def __new__(cls, x, name=None):
         from .nn import log_softmax, softmax
+        from .registered import registered_gradient
 
-        if cls is log and isinstance(x, softmax):
+        # (not when a gradient is registered for log or softmax: the registered functions are the gradient then)
+        if cls is log and isinstance(x, softmax) and not (registered_gradient("log") or registered_gradient("softmax")):
             # log of a softmax underflows to -inf for large logits; the same value, computed stably
             return log_softmax(x.input_nodes[0], axis=x.axis, name=name or "log")
         return super().__new__(cls)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import graphviz
 import sympy
 
-from ..gradients import backprop_order, compute_gradients, topological_order
+from ..gradients import GradientTable, backprop_order, compute_gradients, topological_order
 from ..graph import Node
 from ..ops.base import Operation
 from . import style
@@ -197,13 +197,12 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
         raise TypeError(f"backprop_steps() takes the loss node, not {loss!r}.")
     graph = loss.graph
     first_new = len(graph.nodes)
-    scope = "/".join([*graph._scope_stack(), "gradients"])
     table = compute_gradients(loss)
     order = backprop_order([loss])
     forward = topological_order([loss])
     names = {g.symbol: f"∂J/∂{style.name(x.name)}" for x, g in table.items()}
 
-    shares = {id(n): _shares(n, table, order, scope, first_new) for n in order}
+    shares = {id(n): _shares(n, table, order) for n in order}
     wanted = [*table.values(), *(c.share for cs in shares.values() for c in cs if c.share is not None)]
     values: dict = {}
     if feed_dict is not None or session is not None:
@@ -237,32 +236,13 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
     return steps
 
 
-def _shares(node: Node, table: Mapping[Node, Node], order: Sequence[Node], scope: str, first_new: int) -> list[Contribution]:
-    """Which gradient node each consumer passed back to ``node``, found among the parts of ∂J/∂node.
-
-    The gradient builder works on each consumer in the name scope ``gradients/<consumer>_grad``, so a part belongs
-    to the consumer whose scope made it, or is the consumer's own gradient when the consumer passes it on unchanged
-    (``add``).
-    """
+def _shares(node: Node, table: GradientTable, order: Sequence[Node]) -> list[Contribution]:
+    """What each consumer of ``node`` passed back to it, as backpropagation recorded it (``table.shares``)."""
     order_ids = {id(n) for n in order}
     pairs = [(c, i) for c in order for i, x in enumerate(c.input_nodes) if x is node and id(c) in order_ids]
-    total = table.get(node)
-    if total is None:
+    if node not in table:
         return [Contribution(c, i, None, "0") for c, i in pairs]
-    own = f"{scope}/{node.name}_grad/"
-    summed = total.id >= first_new and total.name.startswith(own) and total.name.rsplit("/", 1)[-1].startswith("add_n")
-    parts = list(total.input_nodes) if summed and len(pairs) > 1 else [total]
-    result = []
-    for consumer in dict.fromkeys(c for c, _ in pairs):
-        indices = [i for c, i in pairs if c is consumer]
-        prefix = f"{scope}/{consumer.name}_grad/"
-        mine = sorted((p for p in parts if p is table.get(consumer) or (p.id >= first_new and p.name.startswith(prefix))),
-                      key=lambda p: p.id)
-        if len(mine) == 1 and len(indices) > 1:
-            mine = mine * len(indices)  # the same node passed back for each argument (add(x, x))
-        for k, index in enumerate(indices):
-            result.append(Contribution(consumer, index, mine[k] if k < len(mine) else None, ""))
-    return result
+    return [Contribution(c, i, table.shares.get((id(c), i)), "") for c, i in pairs]
 
 
 def _expanded(share: Node, passed_on: bool, names: Mapping[sympy.Symbol, str], totals: set, first_new: int) -> str:
