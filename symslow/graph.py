@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import unicodedata
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -183,6 +183,44 @@ class Graph:
         finally:
             stack.pop()
 
+    @contextlib.contextmanager
+    def gradient_override_map(self, op_type_map: Mapping[str, str]) -> Iterator[None]:
+        """Ops made inside take their gradient from the function registered under another name, as in TensorFlow 1.
+
+        The keys are op types, in symslow's spelling (``"square"``) or TensorFlow's (``"Square"``, ``"MatMul"``);
+        the values are names given to :class:`~symslow.RegisterGradient`.
+
+        Example:
+            >>> import symslow as tf
+            >>> @tf.RegisterGradient("ClippedSquare")
+            ... def _clipped(op, grad):
+            ...     return [tf.clip_by_value(2.0 * op.inputs[0] * grad, -1.0, 1.0)]
+            >>> g = tf.Graph()
+            >>> with g.as_default():
+            ...     x = tf.placeholder(tf.float64, name="x")
+            ...     with g.gradient_override_map({"Square": "ClippedSquare"}):
+            ...         y = tf.square(x)
+            ...     (dx,) = tf.gradients(y, [x])
+            >>> tf.Session(graph=g).run(dx, {x: [0.25, 3.0]})
+            array([0.5, 1. ])
+            >>> tf.unregister_gradient("ClippedSquare")
+        """
+        for key, value in dict(op_type_map).items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"gradient_override_map() maps op type names to registered names, not {key!r}: "
+                                f"{value!r}.")
+        stack = self._override_stack()
+        stack.append({_op_type_key(k): v for k, v in op_type_map.items()})
+        try:
+            yield
+        finally:
+            stack.pop()
+
+    def _override_stack(self) -> list[dict[str, str]]:
+        if not hasattr(self._scopes, "overrides"):
+            self._scopes.overrides = []
+        return self._scopes.overrides
+
     def _unique_name(self, base: str) -> str:
         prefix = "/".join(self._scope_stack())
         name = f"{prefix}/{base}" if prefix else base
@@ -219,6 +257,10 @@ class Graph:
                 self.operations.append(node)
             for input_node in node.input_nodes:
                 input_node.consumers.append(node)
+            for overrides in reversed(self._override_stack()):  # the innermost map that names the op type
+                if _op_type_key(node.op_type) in overrides:
+                    node.gradient_override = overrides[_op_type_key(node.op_type)]
+                    break
 
     def _discard_since(self, count: int) -> None:
         """Take back the nodes made after the first ``count`` (an attempt that failed half-way built them)."""
@@ -246,6 +288,11 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"<symslow.Graph with {len(self.nodes)} nodes>"
+
+
+def _op_type_key(op_type: str) -> str:
+    """An op type as gradient_override_map compares it: TensorFlow's ``MatMul`` is symslow's ``matmul``."""
+    return op_type.replace("_", "").lower()
 
 
 def get_default_graph() -> Graph:

@@ -3,7 +3,7 @@
 from .ops.elementwise import elu, relu, sigmoid, softplus, tanh
 from .ops.nn import (bias_add, l2_loss, log_softmax, sigmoid_cross_entropy_with_logits, softmax,
                      softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2,
-                     sparse_softmax_cross_entropy_with_logits)
+                     sparse_softmax_cross_entropy_with_logits, lrn, local_response_normalization)
 from .ops.conv import conv2d, conv2d_transpose
 from .ops.dropout import dropout
 from .ops.pool import avg_pool, max_pool
@@ -11,4 +11,4 @@ from .ops.pool import avg_pool, max_pool
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
            "elu", "softplus", "bias_add", "l2_loss", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits"]
-__all__ += ["conv2d", "conv2d_transpose", "max_pool", "avg_pool", "dropout"]
+__all__ += ["conv2d", "conv2d_transpose", "max_pool", "avg_pool", "dropout", "lrn", "local_response_normalization"]

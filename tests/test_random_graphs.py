@@ -415,6 +415,16 @@ def _pool(reduce):
     return reference
 
 
+def _lrn(x, p):
+    r, bias, alpha, beta = p
+    image = _image(x)
+    y = np.empty_like(image)
+    for d in range(image.shape[3]):
+        window = image[..., max(0, d - r):d + r + 1]
+        y[..., d] = image[..., d] / (bias + alpha * np.sum(window * window, axis=-1)) ** beta
+    return y
+
+
 def _pool_ok(x, p, static, ties=False):
     if _image(x).ndim != 4:
         return False
@@ -608,6 +618,10 @@ STRUCTURAL = {
                  lambda x, p, s: _pool_ok(x, p, s, ties=True)),
     "avg_pool": ("f", [(2, 1, "VALID"), (2, 2, "SAME"), ((1, 2), 1, "SAME"), (3, 2, "SAME")],
                  _pool(np.mean), lambda x, p, v: ts.nn.avg_pool(_image_node(x, v), *p), _pool_ok),
+    # images of NHWC, or matrices as one image of one channel: (depth_radius, bias, alpha, beta)
+    "lrn": ("f", [(5, 1.0, 1.0, 0.5), (1, 2.0, 0.5, 0.75), (0, 1.0, 2.0, 1.0)], _lrn,
+            lambda x, p, v: ts.nn.lrn(_image_node(x, v), *p),
+            lambda x, p, s: _image(x).ndim == 4 and (x.ndim == 2 or _static_size(s, 3) is not None)),
     "logical_not": ("b", [None], lambda x, p: np.logical_not(x), lambda x, p, v: ts.logical_not(x), None),
     "operator_invert": ("b", [None], lambda x, p: np.logical_not(x), lambda x, p, v: ~x, None),
     "shape": ("a", [None, "int64"], lambda x, p: np.asarray(x.shape, dtype=p or np.int32),
@@ -781,7 +795,7 @@ ALIASES = {"times_2.5": ("multiply",), "one_minus": ("subtract",), "three_over":
            "cross_entropy_v2": ("nn.softmax_cross_entropy_with_logits_v2",),
            "sigmoid_cross_entropy": ("nn.sigmoid_cross_entropy_with_logits",), "bias_add": ("nn.bias_add",),
            "conv2d": ("nn.conv2d",), "conv2d_transpose": ("nn.conv2d_transpose",), "max_pool": ("nn.max_pool",),
-           "avg_pool": ("nn.avg_pool",),
+           "avg_pool": ("nn.avg_pool",), "lrn": ("nn.lrn", "nn.local_response_normalization"),
            "elu": ("nn.elu",), "softplus": ("nn.softplus",), "l2_loss": ("nn.l2_loss",),
            "gram": ("matmul", "transpose"), "gram_T": ("matmul", "transpose"), "softsign": ("ElementwiseOp",),
            "gate": ("elementwise",), "reduce_sum_tf1": ("reduce_sum",), "clip_by_value_nodes": ("clip_by_value",),

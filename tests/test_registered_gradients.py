@@ -447,3 +447,61 @@ def test_nodes_on_values_print_draw_and_refuse_a_second_derivative():
     assert "_exp_gradient" in source
     with pytest.raises(ts.LookupGradientError, match="computed on values by .*_exp_gradient"):
         ts.gradients(ts.reduce_sum(g), [x])
+
+
+# TensorFlow 1's way: a gradient under a new name, chosen per op with gradient_override_map ------------------------
+def test_gradient_override_map_gives_the_ops_made_inside_the_named_gradient():
+    @ts.RegisterGradient("StraightThroughSign")
+    def _straight_through(op, grad):
+        return [grad * ts.cast(ts.abs(op.inputs[0]) <= 1.0, ts.float64)]  # the gradient of clip(x, -1, 1)
+
+    g = ts.Graph()
+    with g.as_default():
+        x = ts.placeholder(ts.float64, shape=[4], name="x")
+        w = ts.Variable(np.array([0.5, -2.0, 0.25, 3.0]), name="w")
+        with g.gradient_override_map({"Sign": "StraightThroughSign"}):
+            quantized = ts.sign(w * x)
+        plain = ts.sign(w * x)
+        loss = ts.reduce_sum(quantized * x) + ts.reduce_sum(plain)
+        (gw,) = ts.gradients(loss, [w])
+    x_value = np.array([1.0, 0.25, -2.0, 0.1])
+    z = np.array([0.5, -2.0, 0.25, 3.0]) * x_value
+    expected = x_value * (np.abs(z) <= 1.0) * x_value  # the sign outside the map has its own gradient, zero
+    np.testing.assert_allclose(ts.Session(graph=g).run(gw, {x: x_value}), expected)
+
+
+def test_gradient_override_map_takes_tensorflows_op_type_names_and_the_innermost_map():
+    @ts.RegisterGradient("Twice")
+    def _twice(op, grad):
+        return [2.0 * grad * op.inputs[1], 2.0 * ts.transpose(op.inputs[0]) @ grad]
+
+    @ts.RegisterGradient("Thrice")
+    def _thrice(op, grad):
+        return [3.0 * grad * op.inputs[1], 3.0 * ts.transpose(op.inputs[0]) @ grad]
+
+    g = ts.Graph()
+    with g.as_default():
+        a = ts.Variable(np.array([[1.0, 2.0]]), name="a")
+        b = ts.Variable(np.array([[3.0], [4.0]]), name="b")
+        with g.gradient_override_map({"MatMul": "Twice"}):
+            with g.gradient_override_map({"MatMul": "Thrice"}):
+                inner = ts.matmul(a, b)
+            outer = ts.matmul(a, b)
+        (gb_inner,) = ts.gradients(inner, [b])
+        (gb_outer,) = ts.gradients(outer, [b])
+    session = ts.Session(graph=g)
+    np.testing.assert_allclose(session.run(gb_inner), 3.0 * np.array([[1.0], [2.0]]))
+    np.testing.assert_allclose(session.run(gb_outer), 2.0 * np.array([[1.0], [2.0]]))
+
+
+def test_gradient_override_map_to_a_name_never_registered_is_an_error_naming_both():
+    g = ts.Graph()
+    with g.as_default():
+        x = ts.placeholder(ts.float64, name="x")
+        with g.gradient_override_map({"Tanh": "NoSuchGradient"}):
+            y = ts.tanh(x, name="y")
+        with pytest.raises(ts.LookupGradientError, match=r"'y' \(tanh\) takes its gradient from 'NoSuchGradient'"):
+            ts.gradients(y, [x])
+        with pytest.raises(TypeError, match="maps op type names"):
+            with g.gradient_override_map({"Tanh": 3}):
+                pass

@@ -40,7 +40,13 @@ class RegisterGradient:
     The function takes ``(op, grad)`` and returns one gradient per input (a list, ``None`` for no gradient; a single
     gradient for an op of one input). It replaces the gradient of that op type, built-in or not, in every gradient
     built afterwards; registering an op type again replaces the earlier function, with a warning, and
-    :func:`unregister_gradient` brings the built-in rule back.
+    :func:`unregister_gradient` brings the built-in rule back. TensorFlow's way, a function under a new name that
+    :meth:`Graph.gradient_override_map <symslow.Graph.gradient_override_map>` gives to the ops made inside it, works
+    too.
+
+    A function on values (see :mod:`symslow.ops.registered`) is called at run time with ``op.inputs[i]`` (also
+    spelled ``op.inputs[i].output``) the inputs' arrays, ``op.output`` the op's value and ``grad`` the incoming
+    gradient's array; its results must have the inputs' shapes.
 
     Args:
         op_type: the op type (``"matmul"``, or your op class's name).
@@ -136,7 +142,11 @@ def unregister_gradient(op_type: str) -> None:
 def input_gradients(op: Operation, grad: Node, indices: Sequence[int]) -> dict[int, Node | None]:
     """The gradients backpropagation passes from ``op`` to its inputs at ``indices``, given ``grad`` = ∂J/∂op: the
     registered function's if there is one, else the op's own rule."""
-    registration = _registry.get(op.op_type)
+    override = getattr(op, "gradient_override", None)  # set by Graph.gradient_override_map
+    registration = _registry.get(override or op.op_type)
+    if override is not None and registration is None:
+        raise LookupGradientError(f"Op {describe(op)} takes its gradient from {override!r} (gradient_override_map), "
+                                  "but no function is registered under that name.")
     if registration is not None:
         return registration.input_gradients(op, grad, indices)
     return {i: op.gradient(grad, i) for i in indices}
