@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -82,3 +83,17 @@ html_theme = "furo"
 html_title = f"symslow {release}"
 html_static_path = ["_static"]
 html_css_files = ["symslow.css"]
+
+# A gallery image opens at full size on a click, as the chapters' diagrams do (symslow_run links them to their files).
+_GALLERY_IMAGE = re.compile(r'<img src="(?P<src>[^"]+)"[^>]*?class\s*=\s*"sphx-glr-(?:single|multi)-img"[^>]*>')
+
+
+def _link_gallery_images(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if "body" in context:
+        context["body"] = _GALLERY_IMAGE.sub(
+            lambda image: f'<a class="symslow-full-size" href="{image["src"]}" title="open the image at full size">'
+                          f"{image[0]}</a>", context["body"])
+
+
+def setup(app) -> None:
+    app.connect("html-page-context", _link_gallery_images)

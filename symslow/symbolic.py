@@ -132,10 +132,12 @@ def _shown(node: Node) -> bool:
 def _one_level(n: Node, inputs: list[sympy.Expr]) -> sympy.Expr:
     """The formula of ``n`` with its inputs' formulas in place of their symbols."""
     from .ops.elementwise import multiply
-    from .ops.reduce import fill_like
+    from .ops.reduce import broadcast_like, fill_like
 
     if isinstance(n, fill_like):  # an array of ones reads as 1
         return sympy.Float(n.value)
+    if isinstance(n, broadcast_like) and n.expr.args[0].is_Number:  # and so does a number broadcast to a shape
+        return n.expr.args[0]
     if not _shown(n):
         return n.expr
     if isinstance(n, multiply) and all(_is_array(i) for i in n.input_nodes):

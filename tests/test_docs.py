@@ -174,6 +174,27 @@ def test_each_chapter_holds_rendered_diagrams_plots_and_formulas(site, chapter):
     assert all(source.strip() for source in page.math_sources), f"{chapter}: an empty formula"
 
 
+_SVG_WIDTH = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"')
+
+
+def test_a_click_on_a_diagram_or_a_gallery_image_opens_its_file_at_full_size(site):
+    pages = [site / "chapters" / f"{c}.html" for c in CHAPTERS] + [site / "notebooks.html"]
+    for path in pages:
+        for markup in parse(path).diagrams:
+            link = re.match(r'<div class="symslow-diagram[^"]*"><a class="symslow-full-size" href="([^"]+)"', markup)
+            assert link, f"{path.name}: a diagram that is no link: {markup[:200]}"
+            svg = (path.parent / unquote(link[1])).read_text(encoding="utf-8")
+            # the same drawing, at the size Graphviz gave it: the page may show a wide one smaller
+            assert svg.count('class="node"') == markup.count('class="node"') >= 2, f"{path.name}: {link[1]}"
+            full, shown = float(_SVG_WIDTH.search(svg)[1]), float(_SVG_WIDTH.search(markup)[1])
+            assert full > shown if "symslow-wide" in markup[:60] else full == shown, f"{path.name}: {link[1]}"
+    for example in EXAMPLES:
+        markup = (site / "auto_examples" / f"{example}.html").read_text(encoding="utf-8")
+        images = re.findall(r'<img src="([^"]+)"[^>]*class\s*=\s*"sphx-glr-(?:single|multi)-img"', markup)
+        linked = re.findall(r'<a class="symslow-full-size" href="([^"]+)"[^>]*><img src="\1"', markup)
+        assert images and linked == images, f"{example}: images {images}, linked {linked}"
+
+
 def test_chapter_1_shows_the_affine_example_and_its_value(site):
     page = parse(site / "chapters" / "01_computational_graphs.html")
     # A x + b with A = [[1, 0], [0, -1]], b = [1, 1], x = [1, 2] is (1 + 1, -2 + 1)

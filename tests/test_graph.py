@@ -1,5 +1,6 @@
 """The Graph API under TensorFlow 1's names and behaviour."""
 
+import re
 import threading
 
 import numpy as np
@@ -117,6 +118,87 @@ def test_a_power_of_a_structural_op_typesets_in_parentheses():
     assert ts.latex(ts.square(ts.matmul(A, A))) == r"\left(A A\right)^{2}"
     assert ts.latex(ts.square(ts.reduce_sum(A, axis=0))) == r"\left(\sum_{i} A\right)^{2}"
     assert ts.latex(ts.sqrt(ts.reduce_sum(A))) == r"\sqrt{\sum A}"
+
+
+_DELIMITERS = {"(", ")", "[", "]", "|", ".", "/", r"\{", r"\}", r"\|", r"\lfloor", r"\rfloor", r"\lceil",
+               r"\rceil", r"\langle", r"\rangle", r"\vert", r"\Vert"}
+
+
+def _latex_structure_problems(text: str) -> list[str]:
+    """What MathJax would reject in the structure of ``text``: unbalanced braces, a ``\\left`` without its
+    ``\\right`` (or the other way round, or crossing a brace), a ``\\middle`` outside such a pair, one of the three
+    without its delimiter."""
+    problems, open_groups = [], []
+    tokens = re.findall(r"\\[A-Za-z]+|\\.|.", text, re.DOTALL)
+    for token, following in zip(tokens, tokens[1:] + [""]):
+        if token in (r"\left", r"\middle", r"\right") and following not in _DELIMITERS:
+            problems.append(f"{token} without a delimiter")
+        if token in ("{", r"\left"):
+            open_groups.append(token)
+        elif token in ("}", r"\right"):
+            expected = "{" if token == "}" else r"\left"
+            if not open_groups or open_groups.pop() != expected:
+                problems.append(f"{token} closes nothing it may close")
+        elif token == r"\middle" and (not open_groups or open_groups[-1] != r"\left"):
+            problems.append(r"\middle outside \left ... \right")
+    return problems + [f"{group} never closed" for group in open_groups]
+
+
+def test_the_structure_check_finds_what_mathjax_rejects():
+    assert _latex_structure_problems(r"\left(a \,\middle|\, b_{1}\right)") == []
+    assert _latex_structure_problems(r"\left(a\right") and _latex_structure_problems(r"{\left(a}\right)")
+    assert _latex_structure_problems(r"a \middle| b") and _latex_structure_problems(r"{a")
+    assert _latex_structure_problems(r"\{a") == []  # an escaped brace is a character
+    assert _latex_structure_problems(r"\left a\right)")
+
+
+def test_a_convolution_and_its_gradients_typeset_as_operators_with_their_attributes():
+    with ts.Graph().as_default():
+        x = ts.placeholder(ts.float64, shape=(1, 5, 5, 1), name="x")
+        W = ts.placeholder(ts.float64, shape=(3, 3, 1, 1), name="W")
+        y = ts.nn.conv2d(x, W, strides=2, padding="SAME")
+        conv = r"x \mathbin{\star_{s=2,\,\mathrm{SAME}}} W"
+        assert ts.latex(y) == conv
+        # L = Σ y², so dL/dy = 2 y: a product, parenthesised as the operand of ⋆ᵀ, with the operator inside it
+        dW, dx = ts.gradients(ts.reduce_sum(ts.square(y)), [W, x])
+        subscript = r"s=2,\,\mathrm{SAME}"
+        assert ts.latex(dW) == rf"\operatorname{{corr}}_{{{subscript}}}\left(x, 2 \left({conv}\right)\right)"
+        assert ts.latex(dx) == rf"\left(2 \left({conv}\right)\right) \mathbin{{\star^{{\top}}_{{{subscript}}}}} W"
+        # an operand of more than one term is parenthesised; per-axis strides and dilations show when not 1
+        odd = ts.nn.conv2d(x + 1, 2 * W, strides=[1, 1, 2, 1], padding="VALID", dilations=2)
+        assert ts.latex(odd) == r"\left(x + 1\right) \mathbin{\star_{s=(1,2),\,d=2,\,\mathrm{VALID}}} \left(2 W\right)"
+        # the operator binds more tightly than a sum, less than an elementwise product
+        m = ts.placeholder(ts.float64, shape=(1, 3, 3, 1), name="m")
+        assert ts.latex(y + 1) == conv + " + 1"
+        assert ts.latex(y * m) == rf"\left({conv}\right) \odot m"
+        for text in (ts.latex(dW), ts.latex(dx), ts.latex(odd)):
+            assert _latex_structure_problems(text) == [], text
+        # as plain text, TensorFlow's op names with every attribute
+        plain = str(ts.formula(dW))
+        assert plain.startswith("Conv2DBackpropFilter(x, ") and "Conv2D(x, W, strides=(2, 2), padding='SAME'" in plain
+        assert ts.pretty(y) == "Conv2D(x, W)"
+
+
+def test_pooling_gradients_typeset_as_transposed_poolings_at_the_maxima():
+    from symslow.ops.pool import max_pool_grad_grad
+
+    with ts.Graph().as_default():
+        x = ts.placeholder(ts.float64, shape=(1, 4, 4, 1), name="x")
+        pooled = ts.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
+        window = r"2\times2,\,s=2,\,\mathrm{VALID}"
+        assert ts.latex(pooled) == rf"\operatorname{{maxpool}}_{{{window}}}\left(x\right)"
+        # L = Σ p², dL/dp = 2 p, sent back to the maximum of each window of x
+        (dx,) = ts.gradients(ts.reduce_sum(ts.square(pooled)), [x])
+        assert ts.latex(dx) == (rf"\operatorname{{maxpool}}^{{\top}}_{{{window}}}\left(2 "
+                                rf"\operatorname{{maxpool}}_{{{window}}}\left(x\right) \,\middle|\, x\right)")
+        h = ts.placeholder(ts.float64, shape=(1, 4, 4, 1), name="h")
+        assert ts.latex(max_pool_grad_grad(x, h, (2, 2), (2, 2), "VALID")) == (
+            rf"\operatorname{{maxpool}}_{{{window}}}\left(h \,\middle|\, x\right)")
+        # the gradient of a sum of averages: the transposed average pool of ones
+        (da,) = ts.gradients(ts.reduce_sum(ts.nn.avg_pool(x, 2, 2, "SAME")), [x])
+        assert ts.latex(da) == r"\operatorname{avgpool}^{\top}_{2\times2,\,s=2,\,\mathrm{SAME}}\left(1\right)"
+        for text in (ts.latex(dx), ts.latex(da)):
+            assert _latex_structure_problems(text) == [], text
 
 
 def test_formula_of_the_tutorial_loss_typesets_as_double_sum():

@@ -15,6 +15,7 @@ bottom like a notebook, each block a cell), and its results follow it, as in a n
   it), shown by its rich representation the way Jupyter chooses one: ``_repr_mimebundle_``, ``_repr_svg_``,
   ``_repr_html_``, ``_repr_latex_``, ``_repr_png_`` (a node or a diagram as inline SVG, the backpropagation widget as
   HTML, ``symslow.latex`` and SymPy expressions typeset, a matplotlib ``Figure`` as PNG), else its ``repr``;
+  a diagram is also written as a file of the site (``_diagrams/<hash>.svg``), which a click on it opens full size;
 * the matplotlib figures the block left open in pyplot, as PNG (the notebook's inline backend shows those too), then
   closed.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import hashlib
 import html
 import io
 import re
@@ -51,6 +53,7 @@ logger = logging.getLogger(__name__)
 # one namespace per page; a page is read by one process, from its first block to its last
 _namespaces: dict[str, dict[str, Any]] = {}
 _scripts: dict[str, list[str]] = {}
+_diagrams: dict[str, dict[str, str]] = {}  # per page: the SVG documents of its diagrams, by their path in the site
 
 
 def run_cell(code: str, namespace: dict[str, Any], filename: str) -> Any:
@@ -151,6 +154,12 @@ def _fit_diagram(svg: str) -> tuple[str, bool]:
     return svg[: match.start()] + scaled + svg[match.end():], True
 
 
+def diagram_path(svg: str) -> str:
+    """Where the built site keeps the SVG document ``svg`` as a file: named by its content, so that a diagram
+    shown twice is one file."""
+    return f"_diagrams/{hashlib.sha256(svg.encode('utf-8')).hexdigest()[:20]}.svg"
+
+
 class SymslowRun(SphinxDirective):
     """``symslow-run``: show a block of Python, run it as a notebook cell, embed what the cell shows."""
 
@@ -197,7 +206,11 @@ class SymslowRun(SphinxDirective):
             return nodes.literal_block(payload, payload, language="none", classes=["symslow-result"])
         if kind == "svg":
             svg, wide = _fit_diagram(_inline_svg(payload))
-            markup = f'<div class="symslow-diagram{" symslow-wide" if wide else ""}">{svg}</div>'
+            path = diagram_path(payload)  # a click on the diagram opens its own file, at full size
+            _diagrams.setdefault(self.env.docname, {})[path] = payload
+            href = "../" * self.env.docname.count("/") + path
+            link = f'<a class="symslow-full-size" href="{href}" title="open the diagram at full size">{svg}</a>'
+            markup = f'<div class="symslow-diagram{" symslow-wide" if wide else ""}">{link}</div>'
         elif kind == "html":
             markup = f'<div class="symslow-html">{payload}</div>'
         else:
@@ -217,6 +230,19 @@ def _fresh_namespace() -> dict[str, Any]:
 def _forget(app: Sphinx, env, docname: str) -> None:
     _namespaces.pop(docname, None)
     _scripts.pop(docname, None)
+    _diagrams.pop(docname, None)
+
+
+def _write_diagrams(app: Sphinx, doctree: nodes.document) -> None:
+    """A page's diagrams become files of the built site, which the diagrams on the page link."""
+    diagrams = _diagrams.pop(app.env.docname, {})
+    if app.builder.format != "html":
+        return
+    for path, svg in diagrams.items():
+        target = Path(app.outdir) / path
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(svg, encoding="utf-8")
 
 
 def _write_script(app: Sphinx, doctree: nodes.document) -> None:
@@ -253,4 +279,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("symslow-run", SymslowRun)
     app.connect("env-purge-doc", _forget)
     app.connect("doctree-read", _write_script)
+    app.connect("doctree-read", _write_diagrams)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

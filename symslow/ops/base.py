@@ -47,6 +47,12 @@ class OpFunction(sympy.Function):
 
     _cupycode = _jaxcode = _numpycode
 
+    @property
+    def precedence(self) -> int:
+        """How tightly the op binds in printed formulas: as a function call, unless the op typesets as an operator
+        (``x \\star W``) and says less, so that SymPy's printers parenthesise it inside a product."""
+        return getattr(self.op, "precedence", sympy.printing.precedence.PRECEDENCE["Func"])
+
     def _latex(self, printer, exp: str | None = None) -> str:
         text = self.op.print_latex(printer, *[printer._print(a) for a in self.args], **self.attrs)
         return text if exp is None else rf"\left({text}\right)^{{{exp}}}"  # a power of it: (A B)^{2}

@@ -1,4 +1,4 @@
-"""Convolution: ``conv2d``, ``conv2d_transpose``, and the two convolutions its gradient is made of.
+r"""Convolution: ``conv2d``, ``conv2d_transpose``, and the two convolutions its gradient is made of.
 
 Images are NHWC (batch, height, width, channels) and filters HWIO (height, width, in-channels, out-channels), as in
 TensorFlow 1. A ``conv2d`` is linear in its input and in its filter, and so are its two gradients:
@@ -11,13 +11,27 @@ TensorFlow 1. A ``conv2d`` is linear in its input and in its filter, and so are 
 The gradient of each of these three is again one of the three, so second derivatives (``hessians``) work through
 any stack of convolutions. The array code, one strided view and one matrix product per op on NumPy and CuPy, one XLA
 convolution on JAX, is in :mod:`symslow.ops.conv_kernels`.
+
+In formulas (:func:`symslow.latex`) the three read:
+
+* ``conv2d``: :math:`x \star_{s=2,\,\mathrm{SAME}} W`, the convolution as an operator;
+* ``conv2d_backprop_input``: :math:`g \star^{\top}_{s=2,\,\mathrm{SAME}} W`, the transposed convolution;
+* ``conv2d_backprop_filter``: :math:`\operatorname{corr}_{s=2,\,\mathrm{SAME}}(x, g)`, the correlation.
+
+The subscript holds what decides the result besides the operands: the stride ``s`` and the dilation ``d`` where
+they are not 1 (``s=(2,1)`` where height and width differ), and the padding, always. A pooling reads the same way,
+with its window first: :math:`\operatorname{maxpool}_{2\times2,\,s=2,\,\mathrm{VALID}}(x)`. An operand that is
+more than one term (a sum, a product) is parenthesised, and so is an operator inside a product:
+:math:`(2 x) \star_{\mathrm{VALID}} W` and :math:`2 (x \star_{\mathrm{VALID}} W)`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import numpy as np
+from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import InvalidArgumentError
 from ..graph import Constant, Node, as_node, format_shape, get_default_graph
@@ -134,6 +148,61 @@ def _size_of(like: Node | None, axes: slice) -> tuple | None:
     return tuple(int(d) for d in like.shape[axes])
 
 
+# typesetting ---------------------------------------------------------------------------------------------------------
+
+# An operator such as x ⋆ W binds less tightly than a product, 2 (x ⋆ W), and more tightly than a sum, x ⋆ W + b.
+OPERATOR_PRECEDENCE = PRECEDENCE["Mul"] - 1
+
+_LATEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.DOTALL)
+
+
+def latex_operand(text: str) -> str:
+    r"""The LaTeX ``text`` as the operand of an operator: parenthesised unless it is one term.
+
+    SymPy's LaTeX puts a space between the terms of a sum and between the factors of a product; a name, a number, a
+    power or a function call has none outside its groups (``{...}``, ``\left(...\right)``). A leading minus makes
+    a term of its own.
+
+    Example:
+        >>> print(latex_operand("W_{1}"), latex_operand(r"\max\left(0, x + 1\right)"), latex_operand("2 x"))
+        W_{1} \max\left(0, x + 1\right) \left(2 x\right)
+    """
+    depth, delimiter = 0, False
+    for token in _LATEX_TOKEN.findall(text):
+        if delimiter:  # the delimiter after \left or \right: ( [ | . \{ \lfloor ...
+            delimiter = False
+        elif token in (r"\left", r"\right"):
+            depth += 1 if token == r"\left" else -1
+            delimiter = True
+        elif token in ("{", "("):
+            depth += 1
+        elif token in ("}", ")"):
+            depth -= 1
+        elif depth == 0 and token.isspace():
+            return rf"\left({text}\right)"
+    return rf"\left({text}\right)" if text.startswith("-") else text
+
+
+def _spacing(name: str, pair: Sequence[int]) -> list[str]:
+    """``["s=2"]`` for strides (2, 2), ``["s=(2,1)"]`` for (2, 1), nothing for (1, 1)."""
+    if tuple(pair) == (1, 1):
+        return []
+    return [f"{name}={pair[0]}" if pair[0] == pair[1] else f"{name}=({pair[0]},{pair[1]})"]
+
+
+def window_latex(padding: str, strides: Sequence[int], dilations: Sequence[int] = (1, 1),
+                 ksize: Sequence[int] | None = None) -> str:
+    r"""The attributes of a convolution or a pooling as its subscript shows them: the window (a pooling's), the
+    stride and the dilation where they are not 1, the padding.
+
+    Example:
+        >>> print(window_latex("SAME", (2, 2)), window_latex("VALID", (1, 1), (2, 1), ksize=(3, 3)))
+        s=2,\,\mathrm{SAME} 3\times3,\,d=(2,1),\,\mathrm{VALID}
+    """
+    window = [rf"{ksize[0]}\times{ksize[1]}"] if ksize is not None else []
+    return r",\,".join(window + _spacing("s", strides) + _spacing("d", dilations) + [rf"\mathrm{{{padding}}}"])
+
+
 class _Convolution(Operation):
     """What the three convolutions share: strides, padding, dilations, and the shape of the result."""
 
@@ -211,9 +280,12 @@ class conv2d(_Convolution):
     def print_code(printer, x, w, strides, padding, dilations):
         return kernel_call(printer, "conv2d", [x, w], strides=strides, padding=repr(padding), dilations=dilations)
 
+    precedence = OPERATOR_PRECEDENCE
+
     @staticmethod
     def print_latex(printer, x, w, strides, padding, dilations):
-        return rf"{x} \star {w}"
+        star = rf"\mathbin{{\star_{{{window_latex(padding, strides, dilations)}}}}}"
+        return f"{latex_operand(x)} {star} {latex_operand(w)}"
 
     def gradient(self, grad, index):
         x, w = self.input_nodes
@@ -271,9 +343,12 @@ class conv2d_backprop_input(_Convolution):
         return kernel_call(printer, "conv2d_backprop_input", [g, w], size=size_code, strides=strides,
                            padding=repr(padding), dilations=dilations)
 
+    precedence = OPERATOR_PRECEDENCE
+
     @staticmethod
     def print_latex(printer, g, w, *like, size, strides, padding, dilations):
-        return rf"{g} \star^{{\top}} {w}"
+        star = rf"\mathbin{{\star^{{\top}}_{{{window_latex(padding, strides, dilations)}}}}}"
+        return f"{latex_operand(g)} {star} {latex_operand(w)}"
 
     def gradient(self, grad, index):
         g, w = self.input_nodes[:2]
@@ -333,7 +408,7 @@ class conv2d_backprop_filter(_Convolution):
 
     @staticmethod
     def print_latex(printer, x, g, *like, size, strides, padding, dilations):
-        return rf"{x} \star_{{W}}^{{\top}} {g}"
+        return rf"\operatorname{{corr}}_{{{window_latex(padding, strides, dilations)}}}\left({x}, {g}\right)"
 
     def gradient(self, grad, index):
         x, g = self.input_nodes[:2]

@@ -1,4 +1,4 @@
-"""Pooling: ``max_pool`` and ``avg_pool`` over windows of NHWC images, and their gradients.
+r"""Pooling: ``max_pool`` and ``avg_pool`` over windows of NHWC images, and their gradients.
 
 * ``max_pool``'s gradient routes each output pixel's gradient to the first maximum of its window, row by row, as
   TensorFlow does (:class:`max_pool_grad`); that op's own gradient reads the incoming gradient at the same
@@ -7,6 +7,14 @@
 * ``avg_pool`` is linear: its gradient shares each output pixel's gradient evenly among the input pixels of its
   window (:class:`avg_pool_grad`; with "SAME" padding, only the pixels inside the image count), and the gradient of
   that is ``avg_pool`` again.
+
+In formulas each typesets as a function with its window, stride and padding in a subscript (as the convolutions
+do, :mod:`symslow.ops.conv`), and a gradient as the transpose (``^{\top}``) of its pooling, which carries the
+incoming gradient back: :math:`\operatorname{avgpool}^{\top}_{2\times2,\,s=2,\,\mathrm{SAME}}(g)`. A max pool's
+gradient depends on where the maxima of ``x`` are, which follows a bar:
+:math:`\operatorname{maxpool}^{\top}_{2\times2,\,s=2,\,\mathrm{VALID}}(g \mid x)` sends each value of ``g`` to the
+maximum of its window of ``x``, and :math:`\operatorname{maxpool}_{2\times2,\,s=2,\,\mathrm{VALID}}(h \mid x)`
+reads ``h`` there.
 
 The array code is in :mod:`symslow.ops.conv_kernels`.
 """
@@ -21,7 +29,7 @@ from ..graph import Node, format_shape
 from . import conv_kernels
 from .base import Operation, call, operand, result_dtype
 from .conv import (check_rank4, floating_dtype, format_attr, future_name, kernel_call, one_of,
-                   padding_attr, spatial_size, window_attr)
+                   padding_attr, spatial_size, window_attr, window_latex)
 
 
 class _Pool(Operation):
@@ -59,8 +67,13 @@ class _Pool(Operation):
                                    f"{format_shape(expected)}.")
 
 
-def _window_latex(op_name: str, x: str, ksize) -> str:
-    return rf"\operatorname{{{op_name}}}_{{{ksize[0]}\times{ksize[1]}}}\left({x}\right)"
+def _pool_latex(name: str, ksize, strides, padding, value: str, at: str | None = None, transposed: bool = False
+                ) -> str:
+    r"""``\operatorname{name}_{window}(value)``; ``^{\top}`` for a gradient; ``(value | at)`` where the maxima of
+    ``at`` decide."""
+    top = r"^{\top}" if transposed else ""
+    inside = value if at is None else rf"{value} \,\middle|\, {at}"
+    return rf"\operatorname{{{name}}}{top}_{{{window_latex(padding, strides, ksize=ksize)}}}\left({inside}\right)"
 
 
 class _PoolImages(_Pool):
@@ -107,7 +120,7 @@ class max_pool(_PoolImages):
 
     @staticmethod
     def print_latex(printer, x, ksize, strides, padding):
-        return _window_latex("maxpool", x, ksize)
+        return _pool_latex("maxpool", ksize, strides, padding, x)
 
     def gradient(self, grad, index):
         return max_pool_grad(self.input_nodes[0], grad, self.ksize, self.strides, self.padding)
@@ -141,7 +154,7 @@ class max_pool_grad(_Pool):
 
     @staticmethod
     def print_latex(printer, x, g, ksize, strides, padding):
-        return rf"\operatorname{{unpool}}_{{\max {x}}}\left({g}\right)"
+        return _pool_latex("maxpool", ksize, strides, padding, g, at=x, transposed=True)
 
     def gradient(self, grad, index):
         if index == 0:
@@ -178,7 +191,7 @@ class max_pool_grad_grad(_Pool):
 
     @staticmethod
     def print_latex(printer, x, h, ksize, strides, padding):
-        return rf"{h}\big|_{{\operatorname{{argmax}} {x}}}"
+        return _pool_latex("maxpool", ksize, strides, padding, h, at=x)
 
     def gradient(self, grad, index):
         if index == 0:
@@ -217,7 +230,7 @@ class avg_pool(_PoolImages):
 
     @staticmethod
     def print_latex(printer, x, ksize, strides, padding):
-        return _window_latex("avgpool", x, ksize)
+        return _pool_latex("avgpool", ksize, strides, padding, x)
 
     def gradient(self, grad, index):
         return avg_pool_grad(grad, self.input_nodes[0], self.ksize, self.strides, self.padding)
@@ -271,7 +284,7 @@ class avg_pool_grad(_Pool):
 
     @staticmethod
     def print_latex(printer, g, *like, size, ksize, strides, padding):
-        return rf"\operatorname{{unpool}}_{{\mathrm{{avg}}}}\left({g}\right)"
+        return _pool_latex("avgpool", ksize, strides, padding, g, transposed=True)
 
     def gradient(self, grad, index):
         if index > 0:
