@@ -8,6 +8,8 @@ the form of their formula once the compiler knows every input's shape.
 
 from __future__ import annotations
 
+import re
+
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
@@ -165,3 +167,32 @@ class ExpandDims(ArrayFunction):
         module = printer._module_format(printer._module)
         return f"{module}.expand_dims({printer._print(expr)}, {tuple(int(a) for a in axes)!r})"
 
+
+_LATEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.DOTALL)
+
+
+def latex_operand(text: str) -> str:
+    r"""The LaTeX ``text`` as the operand of an operator: parenthesised unless it is one term.
+
+    SymPy's LaTeX puts a space between the terms of a sum and between the factors of a product; a name, a number, a
+    power or a function call has none outside its groups (``{...}``, ``\left(...\right)``). A leading minus makes
+    a term of its own.
+
+    Example:
+        >>> print(latex_operand("W_{1}"), latex_operand(r"\max\left(0, x + 1\right)"), latex_operand("2 x"))
+        W_{1} \max\left(0, x + 1\right) \left(2 x\right)
+    """
+    depth, delimiter = 0, False
+    for token in _LATEX_TOKEN.findall(text):
+        if delimiter:  # the delimiter after \left or \right: ( [ | . \{ \lfloor ...
+            delimiter = False
+        elif token in (r"\left", r"\right"):
+            depth += 1 if token == r"\left" else -1
+            delimiter = True
+        elif token in ("{", "("):
+            depth += 1
+        elif token in ("}", ")"):
+            depth -= 1
+        elif depth == 0 and token.isspace():
+            return rf"\left({text}\right)"
+    return rf"\left({text}\right)" if text.startswith("-") else text

@@ -201,6 +201,19 @@ def test_pooling_gradients_typeset_as_transposed_poolings_at_the_maxima():
             assert _latex_structure_problems(text) == [], text
 
 
+def test_a_slice_of_a_subscripted_name_is_one_subscript_and_op_names_print_as_written():
+    ts.Graph().as_default()
+    W = ts.Variable(np.ones((3, 3)), name="W_2")
+    # W_{2}_{...} is a double subscript, which MathJax rejects; the sliced operand is braced (and a sum bracketed)
+    assert ts.latex(W[1:]) == r"{W_{2}}_{\left[1{:}\right]}"
+    assert ts.latex((W + 1.0)[0:1]) == r"{\left(W_{2} + 1\right)}_{\left[0{:}1\right]}"
+    assert _latex_structure_problems(ts.latex(W[1:])) == []
+    # ts.pretty writes a structural op's name as it is, not reduce with the subscript "sum"
+    x = ts.placeholder(name="x")
+    assert ts.pretty(ts.reduce_sum(x, axis=1)) == "reduce_sum(x)"
+    assert ts.pretty(ts.softmax(ts.exp(x))).splitlines()[-1].startswith("softmax⎝ℯ ")
+
+
 def test_formula_of_the_tutorial_loss_typesets_as_double_sum():
     ts.Graph().as_default()
     X, c = ts.placeholder(name="X"), ts.placeholder(name="c")

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..graph import Node, format_shape
+from ..printing import latex_operand
 from .base import Operation, call, operand
 from .linalg import reshape_like
 
@@ -187,7 +188,7 @@ class slice_op(Operation):
     @staticmethod
     def print_latex(printer, x, *refs, key):
         where = "?" if isinstance(key, Part) else key_text(key).replace(":", "{:}")
-        return rf"{x}_{{\left[{where}\right]}}"
+        return rf"{{{latex_operand(x)}}}_{{\left[{where}\right]}}"  # (braced: W_{2} sliced is one subscript)
 
     def gradient(self, grad, index):
         if index:

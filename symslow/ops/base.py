@@ -61,6 +61,13 @@ class OpFunction(sympy.Function):
         args = [printer._print(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.attrs.items()]
         return f"{self.op.op_type}({', '.join(args)})"
 
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+        # the op's name as written: SymPy would read reduce_sum as reduce with the subscript sum
+        arguments = printer._print_seq(self.args, "(", ")")
+        return prettyForm(*stringPict.next(prettyForm(self.op.op_type), arguments), binding=prettyForm.FUNC)
+
 
 _functions: dict = {}
 

@@ -27,7 +27,6 @@ more than one term (a sum, a product) is parenthesised, and so is an operator in
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -35,6 +34,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import InvalidArgumentError
 from ..graph import Constant, Node, as_node, format_shape, get_default_graph
+from ..printing import latex_operand
 from . import conv_kernels
 from .base import Operation, call, module, operand, result_dtype
 
@@ -152,36 +152,6 @@ def _size_of(like: Node | None, axes: slice) -> tuple | None:
 
 # An operator such as x ⋆ W binds less tightly than a product, 2 (x ⋆ W), and more tightly than a sum, x ⋆ W + b.
 OPERATOR_PRECEDENCE = PRECEDENCE["Mul"] - 1
-
-_LATEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.DOTALL)
-
-
-def latex_operand(text: str) -> str:
-    r"""The LaTeX ``text`` as the operand of an operator: parenthesised unless it is one term.
-
-    SymPy's LaTeX puts a space between the terms of a sum and between the factors of a product; a name, a number, a
-    power or a function call has none outside its groups (``{...}``, ``\left(...\right)``). A leading minus makes
-    a term of its own.
-
-    Example:
-        >>> print(latex_operand("W_{1}"), latex_operand(r"\max\left(0, x + 1\right)"), latex_operand("2 x"))
-        W_{1} \max\left(0, x + 1\right) \left(2 x\right)
-    """
-    depth, delimiter = 0, False
-    for token in _LATEX_TOKEN.findall(text):
-        if delimiter:  # the delimiter after \left or \right: ( [ | . \{ \lfloor ...
-            delimiter = False
-        elif token in (r"\left", r"\right"):
-            depth += 1 if token == r"\left" else -1
-            delimiter = True
-        elif token in ("{", "("):
-            depth += 1
-        elif token in ("}", ")"):
-            depth -= 1
-        elif depth == 0 and token.isspace():
-            return rf"\left({text}\right)"
-    return rf"\left({text}\right)" if text.startswith("-") else text
-
 
 def _spacing(name: str, pair: Sequence[int]) -> list[str]:
     """``["s=2"]`` for strides (2, 2), ``["s=(2,1)"]`` for (2, 1), nothing for (1, 1)."""
