@@ -505,3 +505,50 @@ def test_gradient_override_map_to_a_name_never_registered_is_an_error_naming_bot
         with pytest.raises(TypeError, match="maps op type names"):
             with g.gradient_override_map({"Tanh": 3}):
                 pass
+
+
+# the reader's ops and checks ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_compute_op_of_integers_keeps_the_float_its_compute_returns(backend):
+    class sigmoid(ts.Operation):
+        def __init__(self, a):
+            super().__init__([a])
+
+        def compute(self, a_value):
+            return 1 / (1 + np.exp(-a_value))
+
+    ts.Graph().as_default()
+    w = ts.Variable(5)  # an int32 Variable, as the tutorial's Variable(0) biases are
+    y = sigmoid(w)
+    assert y.dtype is None  # only the run knows what compute() returns
+    np.testing.assert_allclose(ts.Session(backend=backend).run(y), 1 / (1 + np.exp(-5.0)))
+    np.testing.assert_allclose(ts.Session(backend=backend).run(sigmoid(ts.Variable([1, 2]))),
+                               1 / (1 + np.exp(-np.array([1.0, 2.0]))))
+
+
+def test_check_gradients_checks_a_registered_function_against_symslows_own_rule():
+    @ts.RegisterGradient("sigmoid")
+    def _twice_too_big(op, grad):
+        s = op.output
+        return 2 * grad * s * (1 - s)
+
+    ts.Graph().as_default()
+    z = ts.placeholder(ts.float64, name="z")
+    with pytest.raises(AssertionError, match="symslow's gradient of the reference"):
+        check_gradients(ts.sigmoid(z), [z], {z: [0.5, -1.0]}, reference=ts.sigmoid(z))
+    ts.unregister_gradient("sigmoid")
+    check_gradients(ts.sigmoid(z), [z], {z: [0.5, -1.0]}, reference=1 / (1 + ts.exp(-z)))
+
+
+def test_a_compute_op_named_with_underscores_typesets_its_name_whole():
+    class reduce_sum(ts.Operation):
+        def __init__(self, a):
+            super().__init__([a])
+
+        def compute(self, a_value):
+            return np.sum(a_value)
+
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    assert ts.latex(reduce_sum(x)) == r"\operatorname{reduce\_sum}\left(x\right)"
+    assert ts.pretty(reduce_sum(x)) == "reduce_sum(x)"

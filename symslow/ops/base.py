@@ -62,14 +62,55 @@ class OpFunction(sympy.Function):
         return f"{self.op.op_type}({', '.join(args)})"
 
     def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm, stringPict
-
-        # the op's name as written: SymPy would read reduce_sum as reduce with the subscript sum
-        arguments = printer._print_seq(self.args, "(", ")")
-        return prettyForm(*stringPict.next(prettyForm(self.op.op_type), arguments), binding=prettyForm.FUNC)
+        return pretty_call(printer, self.op.op_type, self.args)
 
 
 _functions: dict = {}
+
+
+class OpaqueFunction(sympy.Function):
+    r"""An op defined by ``compute()`` alone, inside a formula: a function of its inputs, named as the op is named
+    (``\operatorname{reduce\_sum}``, not ``reduce`` with the subscript ``sum``)."""
+
+    is_real = True
+    op_type = "op"
+
+    def _latex(self, printer, exp: str | None = None) -> str:
+        name = self.op_type.replace("_", r"\_")
+        text = rf"\operatorname{{{name}}}\left({', '.join(printer._print(a) for a in self.args)}\right)"
+        return text if exp is None else rf"\left({text}\right)^{{{exp}}}"
+
+    def _pretty(self, printer):
+        return pretty_call(printer, self.op_type, self.args)
+
+
+def opaque_function(op_type: str) -> type:
+    r"""The SymPy function standing for the ops of type ``op_type`` defined by ``compute()`` alone.
+
+    Example:
+        >>> import sympy
+        >>> x = sympy.Symbol("x")
+        >>> print(sympy.latex(opaque_function("reduce_sum")(x)))
+        \operatorname{reduce\_sum}\left(x\right)
+    """
+    function = _opaque.get(op_type)
+    if function is None:
+        function = _opaque[op_type] = type(op_type, (OpaqueFunction,), {"op_type": op_type})
+    return function
+
+
+_opaque: dict[str, type] = {}
+
+
+def pretty_call(printer, name: str, args) -> Any:
+    """``name(args)`` for SymPy's pretty printer, the name as written: SymPy would typeset ``reduce_sum`` as
+    ``reduce`` with the subscript ``sum``."""
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    function, arguments = prettyForm(name), printer._print_seq(args, "(", ")")
+    result = prettyForm(*stringPict.next(function, arguments), binding=prettyForm.FUNC)
+    result.prettyFunc, result.prettyArgs = function, arguments  # what a power of it needs (f(x)²)
+    return result
 
 
 def call(printer, name: str, *args: str) -> str:
@@ -208,7 +249,7 @@ class Operation(Node):
 
     def formula(self, *inputs: sympy.Expr) -> sympy.Expr:
         """The op as a SymPy expression of its inputs; a user op with only ``compute()`` is an opaque function."""
-        return sympy.Function(self.op_type, real=True)(*inputs)
+        return opaque_function(self.op_type)(*inputs)
 
     @property
     def has_formula(self) -> bool:
@@ -225,6 +266,10 @@ class Operation(Node):
         return None
 
     def infer_dtype(self, *input_dtypes):
+        """NumPy's promotion of the inputs' dtypes; unknown (the run's value decides) for an op defined by
+        ``compute()`` alone, whose code may turn integers into floats (the tutorial's sigmoid of ``Variable(5)``)."""
+        if not self.has_formula:
+            return None
         return result_dtype(*input_dtypes)
 
     def exact_formula(self) -> tuple[sympy.Expr, list[sympy.Expr]]:
