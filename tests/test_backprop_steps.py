@@ -529,3 +529,15 @@ def test_a_diagram_on_a_layout_keeps_its_places_when_copied_and_refuses_what_the
         twin.node("elsewhere")
     with pytest.raises(KeyError, match=f"the layout has no edge n{x.id} -> n{J.id}"):
         twin.edge(f"n{x.id}", f"n{J.id}")
+
+
+def test_a_gradient_passed_on_unchanged_reads_as_the_consumers():
+    """add passes ∂J/∂add on to both inputs as it is: their steps read ∂J/∂a = ∂J/∂add, not ∂J/∂a = ∂J/∂a."""
+    ts.Graph().as_default()
+    a = ts.placeholder(ts.float64, shape=[], name="a")
+    c = ts.placeholder(ts.float64, shape=[], name="c")
+    J = ts.sigmoid(ts.add(a, c, name="s"), name="J")
+    steps = backprop_steps(J, feed_dict={a: 0.5, c: -0.5})
+    text = {step.node.name: step.text.splitlines()[1] for step in steps if step.node is not None}
+    assert text["a"] == "∂J/∂a = ∂J/∂s" and text["c"] == "∂J/∂c = ∂J/∂s"
+    assert text["s"].startswith("∂J/∂s = ") and text["s"].endswith("J·(1 - J)")

@@ -37,3 +37,6 @@ def test_convolutional_network_learns_the_strokes(tmp_path):
     assert accuracy >= 0.95
     for name in ("loss.png", "filters.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "graph.svg").read_text(encoding="utf-8")  # one box per layer, the shapes between them
+    assert all(f">{scope}</text>" in svg for scope in ("conv1", "pool1", "dropout", "fc", "loss"))
+    assert ">?×12×12×8</text>" in svg and ">?×6×6×8</text>" in svg and ">?×288</text>" in svg

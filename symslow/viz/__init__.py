@@ -1,9 +1,10 @@
 """Diagrams with Graphviz: a graph, its gradient graph, and every step of backpropagation.
 
-* :func:`draw` — the subgraph some fetches need, with formulas, shapes and (when fed) values;
+* :func:`draw` — the subgraph some fetches need, with formulas, shapes and (when fed) values; each name scope (a
+  layer) one box, the shapes of the tensors on its edges, or a cluster of its nodes when opened;
 * :func:`draw_gradients` — the forward graph and the gradient graph backpropagation builds, running the other way;
-* :func:`backprop_steps` / :func:`save_steps` — backpropagation step by step, every node kept in its place: SVGs,
-  one HTML page to step through them and an animated GIF.
+* :func:`backprop_steps` / :func:`save_steps` — backpropagation step by step (node by node, or layer by layer),
+  every node kept in its place: SVGs, one HTML page to step through them and an animated GIF.
 
 Diagrams are ``graphviz.Digraph`` objects: ``.source`` is their DOT text (no Graphviz binaries needed), and
 :func:`render` / :func:`save` render them (the binaries needed, with an error saying how to install them). In
@@ -26,6 +27,8 @@ __all__ = ["draw", "draw_gradients", "backprop_steps", "save_steps", "BackpropSt
 def node_mimebundle(node: Any) -> dict | None:
     """How a node displays in a notebook: its diagram as SVG (and HTML), or ``None`` without Graphviz.
 
+    Name scopes are closed, but those around the node itself.
+
     Example:
         >>> import symslow as ts
         >>> _ = ts.Graph().as_default()
@@ -34,8 +37,10 @@ def node_mimebundle(node: Any) -> dict | None:
         ['image/svg+xml', 'text/html', 'text/plain']
     """
     from .render import svg_or_none
+    from .scopes import scope_path
 
-    svg = svg_or_none(draw(node))
+    scope = "/".join(scope_path(node.name))
+    svg = svg_or_none(draw(node, expand=[scope] if scope else ()))
     if svg is None:
         return None
     return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.index('<svg'):]}</div>", "text/plain": repr(node)}

@@ -25,6 +25,7 @@ from .graph import diagram, node_values
 from .layout import Layout, layout_of
 from .page import page_html
 from .render import GraphvizNotFoundError, render, render_svg, svg_or_none
+from .scopes import Grouping, Scope, group_by_scope
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -55,8 +56,9 @@ class BackpropStep:
 
     Attributes:
         number: 1 for the first step.
-        kind: ``"start"`` (the loss: ∂J/∂J = 1), ``"node"`` or ``"end"`` (all gradients).
-        node: the node processed (``None`` for the last step).
+        kind: ``"start"`` (the loss: ∂J/∂J = 1), ``"node"``, ``"layer"`` (all nodes of a name scope, for
+            ``backprop_steps(..., by="layer")``) or ``"end"`` (all gradients).
+        node: the node processed (``None`` for a layer and for the last step).
         consumers: the node's consumers on the way to the loss (each consumer once).
         contributions: what each consumer passes back, per argument.
         gradient: the gradient node ∂J/∂node that symslow built.
@@ -67,6 +69,9 @@ class BackpropStep:
         diagram: the forward graph with this node highlighted and the step as its caption (a ``graphviz.Digraph``).
             The steps of one :func:`backprop_steps` share one layout: every node stays in its place.
         bare_diagram: the same without the caption, as the step-through page shows it below its own caption.
+        layer: the name scope a layer step goes through (``None`` for the others).
+        parts: a layer step's nodes, one step each (with their formulas, gradients and values), in order.
+        remaining_layers: in steps by layer, the layers and the nodes outside any, still to process.
     """
 
     number: int
@@ -81,12 +86,17 @@ class BackpropStep:
     remaining: list[Node]
     diagram: graphviz.Digraph = field(repr=False)
     bare_diagram: graphviz.Digraph | None = field(default=None, repr=False)
+    layer: str | None = None
+    parts: list["BackpropStep"] = field(default_factory=list, repr=False)
+    remaining_layers: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
         """A one-line caption (HTML-like fragment)."""
         if self.kind == "end":
             return "All gradients are known"
+        if self.kind == "layer":
+            return _layer_title(self)
         name = style.name(self.node.name)
         if self.kind == "start":
             return f"Start at the loss {name}: its gradient with respect to itself is 1"
@@ -96,7 +106,8 @@ class BackpropStep:
     @property
     def still_to_do(self) -> str:
         """The nodes left after this step, the first twelve (HTML-like fragment), or ``"nothing"``."""
-        rest = ", ".join(style.name(n.name) for n in self.remaining[:12]) + (" …" if len(self.remaining) > 12 else "")
+        left = self.remaining_layers or [n.name for n in self.remaining]
+        rest = ", ".join(style.name(name) for name in left[:12]) + (" …" if len(left) > 12 else "")
         return rest or "nothing"
 
     @property
@@ -147,7 +158,7 @@ class BackpropSteps(list):
     """
 
     def __repr__(self) -> str:
-        names = [step.node.name for step in self if step.node is not None]
+        names = [step.node.name if step.node is not None else step.layer for step in self if step.kind != "end"]
         if not names:
             return "<BackpropSteps: no steps>"
         shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
@@ -171,13 +182,18 @@ def _bare(step: BackpropStep) -> graphviz.Digraph:
     return step.bare_diagram if step.bare_diagram is not None else step.diagram
 
 
-def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Session | None" = None) -> BackpropSteps:
+def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Session | None" = None, *,
+                   by: str = "node") -> BackpropSteps:
     """The steps of backpropagation from ``loss``: a first step (∂J/∂J = 1), one per node, and a last one.
 
     The node steps follow :func:`symslow.gradients.backprop_order`, so every consumer comes before the node it
     consumes; the loss's own step is the first. Gradient nodes are built with :func:`symslow.compute_gradients`
     (new nodes of the graph); with a ``feed_dict`` or a ``session``, each step also holds the numeric values a
     session computes for them, in one run.
+
+    ``by="layer"`` takes one step per name scope instead (a layer of ``tf.layers``, a ``tf.name_scope``), finding
+    the gradients of all the nodes in it (its ``parts``), and draws each scope closed, as :func:`draw` does; a node
+    in no scope keeps a step of its own. Every layer comes after the layers that consume it.
 
     Example:
         >>> import symslow as ts
@@ -192,15 +208,32 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
         step 4: Node x: sum what its consumers (subtract, sigmoid) pass back
         ∂J/∂x = unbroadcast(∂J/∂subtract to x) + ∂J/∂sigmoid·sigmoid·(1 - sigmoid)
         = [0.75]
+
+        By layer, a name scope is one step:
+
+        >>> with ts.name_scope("layer"):
+        ...     h = ts.tanh(2.0 * x)
+        >>> steps = backprop_steps(ts.reduce_sum(h, name="K"), feed_dict={x: [0.0, 1.0]}, by="layer")
+        >>> [step.layer or step.node.name for step in steps[:-1]]
+        ['K', 'layer', 'x']
+        >>> print(steps[1].text)
+        step 2: Layer layer: the gradients of its 3 nodes, from what its consumers (K) pass back
+        ∂J/∂layer/tanh = broadcast(1 to layer/tanh) = [1, 1]
+        ∂J/∂layer/multiply = ∂J/∂layer/tanh·(1 - layer/tanh²) = [1, 0.0707]
+        ∂J/∂layer/Const = unbroadcast(∂J/∂layer/multiply·x to 2) = 0.0707
     """
     if not isinstance(loss, Node):
         raise TypeError(f"backprop_steps() takes the loss node, not {loss!r}.")
+    if by not in ("node", "layer"):
+        raise ValueError(f"backprop_steps(): by is 'node' or 'layer', not {by!r}.")
     graph = loss.graph
     first_new = len(graph.nodes)
     table = compute_gradients(loss)
     order = backprop_order([loss])
     forward = topological_order([loss])
-    names = {g.symbol: f"∂J/∂{style.name(x.name)}" for x, g in table.items()}
+    names: dict = {}
+    for x, g in table.items():  # a gradient passed on unchanged (by add) keeps the name of the first node it is of
+        names.setdefault(g.symbol, f"∂J/∂{style.name(x.name)}")
 
     shares = {id(n): _shares(n, table, order) for n in order}
     wanted = [*table.values(), *(c.share for cs in shares.values() for c in cs if c.share is not None)]
@@ -229,6 +262,9 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
                                   gradient, formula, values.get(gradient), order[:position], order[position + 1:],
                                   None))
     steps.append(BackpropStep(len(order) + 1, "end", None, [], [], None, "", None, list(order), [], None))
+    grouping = group_by_scope(forward, collapse=True, who="backprop_steps") if by == "layer" else None
+    if grouping is not None:
+        return _layer_steps(steps, grouping, forward, order, table, values)
     layout = _shared_layout(steps, forward, order, table, values)
     for step in steps:
         step.diagram = _step_diagram(step, forward, order, table, values, layout)
@@ -414,3 +450,180 @@ def _save_gif(steps: Sequence[BackpropStep], path: Path, seconds_per_step: float
         padded.append(canvas.quantize(colors=64, method=Image.Quantize.FASTOCTREE))  # fast; the diagrams have few colours
     padded[0].save(path, save_all=True, append_images=padded[1:], duration=int(seconds_per_step * 1000), loop=0)
     return path
+
+
+# steps by layer ------------------------------------------------------------------------------------------------------
+def _layer_steps(node_steps: Sequence[BackpropStep], grouping: Grouping, forward: Sequence[Node],
+                 order: Sequence[Node], table: Mapping[Node, Node], values: Mapping) -> BackpropSteps:
+    """The node steps gathered into one step per closed scope of ``grouping`` (and one per node in no scope), drawn
+    with the scopes closed, all on one layout."""
+    position = {id(n): k for k, n in enumerate(order)}
+    items: dict[str, Node | Scope] = {}  # what each step goes through, by its DOT id
+    members: dict[str, list[Node]] = {}
+    for node in order:
+        item = grouping.shown(node)
+        items.setdefault(grouping.ident(item), item)
+        members.setdefault(grouping.ident(item), []).append(node)
+    units = _consumers_first(members, {id(n): grouping.ident(grouping.shown(n)) for n in order}, position)
+    label = {u: items[u].name for u in units}
+
+    steps = BackpropSteps()
+    done: list[Node] = []
+    for k, u in enumerate(units):
+        parts = [node_steps[position[id(n)]] for n in members[u]]
+        rest = [n for v in units[k + 1:] for n in members[v]]
+        left = [label[v] for v in units[k + 1:]]
+        if isinstance(items[u], Scope):
+            inside = {id(n) for n in members[u]}
+            contributions = [c for p in parts for c in p.contributions if id(c.consumer) not in inside]
+            # one line per node: a value's rows on one line too
+            lines = [p.formula + (f" = {style.format_value(p.value, html_rows=False).replace(chr(10), '')}"
+                                  if p.value is not None and p.kind != "start" else "") for p in parts]
+            step = BackpropStep(k + 1, "layer", None, list(dict.fromkeys(c.consumer for c in contributions)),
+                                contributions, None, "<BR/>".join(lines), None, list(done), rest, None,
+                                layer=items[u].name, parts=parts, remaining_layers=left)
+        else:
+            p = parts[0]
+            step = BackpropStep(k + 1, p.kind, p.node, p.consumers, p.contributions, p.gradient, p.formula, p.value,
+                                list(done), rest, None, remaining_layers=left)
+        done.extend(members[u])
+        steps.append(step)
+    steps.append(BackpropStep(len(units) + 1, "end", None, [], [], None, "", None, list(done), [], None))
+
+    number = {u: k + 1 for k, u in enumerate(units)}
+    drawn = {u: items[u] for u in units}
+    height = max(len(step.formula.split("<BR/>")) for step in steps)
+    layout = _layer_layout(steps, grouping, drawn, number, forward, order, table, values)
+    if layout is not None:
+        _widen(layout, [_layer_caption(step, len(steps), height) for step in steps])
+    for step in steps:
+        current = step.number - 1
+        state_of = lambda u, c=current: "done" if number[u] - 1 < c else "now" if number[u] - 1 == c else "future"
+        for titled in (True, False):
+            rows, attrs = _unit_states(state_of, drawn, number, grouping, table, values)
+            edge_labels = {(c.consumer, c.index): _contribution_label(c) for c in step.contributions}
+            picture = diagram(forward, values={}, kinds={order[0]: "loss"}, rows=rows, attrs=attrs,
+                              edge_labels=edge_labels, legend_extra=_LEGEND, layout=layout, grouping=grouping,
+                              title=_layer_caption(step, len(steps), height) if titled else None)
+            if titled:
+                step.diagram = picture
+            else:
+                step.bare_diagram = picture
+    return steps
+
+
+def _consumers_first(members: Mapping[str, list[Node]], unit_of: Mapping[int, str],
+                     position: Mapping[int, int]) -> list[str]:
+    """The units (layers and single nodes) in an order where every unit comes after those consuming it, ties going
+    the way backpropagation visits their first nodes. (The units form no cycle: see :mod:`symslow.viz.scopes`.)"""
+    import heapq
+
+    waiting = {u: set() for u in members}  # the units that consume u and are not processed yet
+    feeds: dict[str, set[str]] = {u: set() for u in members}
+    for u, nodes in members.items():
+        for node in nodes:
+            for consumer in node.consumers:
+                v = unit_of.get(id(consumer))
+                if v is not None and v != u:
+                    waiting[u].add(v)
+                    feeds[v].add(u)
+    ready = [(position[id(members[u][0])], u) for u in members if not waiting[u]]
+    heapq.heapify(ready)
+    result = []
+    while ready:
+        _, u = heapq.heappop(ready)
+        result.append(u)
+        for w in feeds[u]:
+            waiting[w].discard(u)
+            if not waiting[w]:
+                heapq.heappush(ready, (position[id(members[w][0])], w))
+    return result
+
+
+def _layer_state(scope: Scope, members: Sequence[Node], state: str, k: int, table: Mapping[Node, Node],
+                 values: Mapping) -> tuple[list[str], dict]:
+    """The extra rows and the highlighting of a layer's box: its step, and its Variables' gradients once known."""
+    from ..graph import Variable
+
+    colour = {"done": "#1a9850", "now": "#d7301f"}.get(state)
+    if colour is None:
+        return [f'<FONT COLOR="#777777">step {k}</FONT>'], {}
+    head = f"✓ step {k}" if state == "done" else f"<B>now, step {k}</B>"
+    rows = [f'<FONT COLOR="{colour}">{head}</FONT>']
+    for node in members:
+        gradient = table.get(node)
+        if isinstance(node, Variable) and gradient is not None and gradient in values:
+            short = node.name[len(scope.name) + 1:] if node.name.startswith(scope.name + "/") else node.name
+            rows.append(f'<FONT COLOR="{colour}">∂J/∂{style.name(short)} = '
+                        f'{style.format_value(values[gradient])}</FONT>')
+    return rows, dict(style.DONE_STYLE if state == "done" else style.CURRENT_STYLE)
+
+
+def _unit_states(state_of, drawn: Mapping[str, Node | Scope], number: Mapping[str, int], grouping: Grouping,
+                 table: Mapping[Node, Node], values: Mapping) -> tuple[dict, dict]:
+    """Rows and attributes of every layer box and single node, each in the state ``state_of(unit)`` says."""
+    rows: dict = {}
+    attrs: dict = {}
+    for u, item in drawn.items():
+        if isinstance(item, Scope):
+            rows[item], attrs[item] = _layer_state(item, grouping.members[item], state_of(u), number[u], table, values)
+        else:
+            rows[item], attrs[item] = _node_state(item, state_of(u), number[u], table, values)
+    return rows, attrs
+
+
+def _layer_layout(steps: Sequence[BackpropStep], grouping: Grouping, drawn: Mapping[str, Node | Scope],
+                  number: Mapping[str, int], forward: Sequence[Node], order: Sequence[Node],
+                  table: Mapping[Node, Node], values: Mapping) -> Layout | None:
+    """One layout for all the layer steps, each box and node as large as its largest label (as :func:`_shared_layout`
+    does for node steps)."""
+    def laid(rows: dict, attrs: dict, labels: Mapping | None = None) -> Layout:
+        return layout_of(diagram(forward, values={}, kinds={order[0]: "loss"}, rows=rows, attrs=attrs,
+                                 edge_labels=labels, legend_extra=_LEGEND, grouping=grouping))
+
+    try:
+        measured = [laid(*_unit_states(lambda u, s=state: s, drawn, number, grouping, table, values))
+                    for state in ("future", "now", "done")]
+    except GraphvizNotFoundError:
+        return None
+    rows, attrs = _unit_states(lambda u: "now", drawn, number, grouping, table, values)
+    for item in rows:
+        sizes = [m.size(grouping.ident(item)) for m in measured]
+        attrs[item].update(width=f"{max(w for w, _ in sizes):.4f}", height=f"{max(h for _, h in sizes):.4f}",
+                           fixedsize="true")
+    labels = {(c.consumer, c.index): _contribution_label(c) for step in steps for c in step.contributions}
+    return laid(rows, attrs, labels)
+
+
+def _widen(layout: Layout, captions: Sequence[str]) -> None:
+    """Make the layout as wide as the widest caption: under a wider caption, Graphviz would centre the graph and move
+    every node in that picture."""
+    probe = graphviz.Digraph()
+    probe.attr("graph", label=f"<{''.join(captions)}>", labelloc="t", labeljust="l", fontsize="14",
+               fontname=style.FONT)
+    probe.node("probe", label="", shape="point", width="0", height="0")
+    left, _, right, _ = (float(v) for v in layout_of(probe).bb.split(","))
+    x0, y0, x1, y1 = (float(v) for v in layout.bb.split(","))
+    layout.bb = f"{x0},{y0},{max(x1, x0 + right - left)},{y1}"
+
+
+def _layer_title(step: BackpropStep) -> str:
+    name = style.name(step.layer)
+    count = f"{len(step.parts)} node{'s' if len(step.parts) > 1 else ''}"
+    if step.parts and step.parts[0].kind == "start":
+        loss = style.name(step.parts[0].node.name)
+        return f"Layer {name}: start at the loss {loss}, then the gradients of its {count}"
+    users = ", ".join(style.name(c.name) for c in step.consumers)
+    return f"Layer {name}: the gradients of its {count}, from what its consumers ({users}) pass back"
+
+
+def _layer_caption(step: BackpropStep, count: int, height: int) -> str:
+    # as many lines at every step (the formulas of the largest layer's nodes), so that every picture's graph sits
+    # at the same height
+    if step.kind == "end":
+        lines = [f"Step {step.number} of {count}: all gradients are known", "backpropagation is done"]
+    else:
+        lines = [f"Step {step.number} of {count}: {step.title}", *step.formula.split("<BR/>")]
+    lines += [" "] * (height + 1 - len(lines))
+    lines.append(f'<FONT COLOR="#777777">still to do: {step.still_to_do}</FONT>')
+    return "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines)

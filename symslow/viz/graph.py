@@ -14,10 +14,11 @@ import numpy as np
 import sympy
 
 from ..gradients import compute_gradients, gradients, topological_order
-from ..graph import Constant, Node, Placeholder, format_shape
+from ..graph import Constant, Node, Placeholder, Variable, format_shape
 from ..ops.base import Operation
 from ..ops.state import assign, group
 from . import style
+from .scopes import Grouping, Scope, group_by_scope
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -27,13 +28,20 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 
 
 def draw(fetches: Any, feed_dict: Mapping | None = None, session: "Session | None" = None, *, loss: Node | None = None,
-         rankdir: str | None = None, title: str | None = None) -> graphviz.Digraph:
+         rankdir: str | None = None, title: str | None = None, collapse: bool = True,
+         expand: Iterable[str] | str = ()) -> graphviz.Digraph:
     """The subgraph the fetches need, as a ``graphviz.Digraph``.
 
     Each node shows its kind or op, its name, its formula (in its inputs' names) and its static shape. With a
     ``feed_dict`` or a ``session``, each node also shows its value, computed by the session (a new one if none is
     given) in one run. Edges run the way data flows, labelled with the argument index where an op has several
     inputs.
+
+    Nodes in a name scope (``with tf.name_scope("hidden"):``, the layers of ``tf.layers``: ``conv2d/...``,
+    ``dense_1/...``) are drawn together, as TensorBoard draws them. A closed scope is one box with its name, the ops
+    inside and its Variables' shapes, and the edges into and out of it carry the shapes of the tensors they take
+    (``?×28×28×32``); an open scope is a cluster around its nodes. Scopes are closed unless ``collapse=False`` (all
+    open) or ``expand`` names them; a scope that data leaves and comes back into is drawn open.
 
     Args:
         fetches: a node or a list of nodes.
@@ -42,6 +50,8 @@ def draw(fetches: Any, feed_dict: Mapping | None = None, session: "Session | Non
         loss: a node to draw as the loss (coral).
         rankdir: ``"LR"`` or ``"TB"``; by default left to right for short graphs, top to bottom for deep ones.
         title: a caption for the diagram (plain text, shown as it is written).
+        collapse: ``True``: name scopes closed (but those in ``expand``); ``False``: every scope open.
+        expand: names of the scopes to draw open (``"conv2d_1"``, ``"outer/inner"``), with the scopes around them.
 
     Example:
         >>> import symslow as ts
@@ -52,21 +62,38 @@ def draw(fetches: Any, feed_dict: Mapping | None = None, session: "Session | Non
         >>> dot = draw(ts.sigmoid(w * x), feed_dict={x: 0.0})
         >>> print("n2 -> n3" in dot.source, "1/(1 + exp(-multiply))" in dot.source)
         True True
+
+        A layer made in a name scope is one box, the shapes on its edges:
+
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(ts.float32, shape=(None, 3), name="x")
+        >>> with ts.name_scope("hidden"):
+        ...     h = ts.nn.relu(ts.matmul(x, ts.Variable(ts.zeros([3, 4]), name="W")))
+        >>> dot = draw(ts.reduce_sum(h))
+        >>> "<B>hidden</B>" in dot.source, "label=<?×3>" in dot.source, "label=<?×4>" in dot.source
+        (True, True, True)
+        >>> "subgraph cluster_s0" in draw(ts.reduce_sum(h), collapse=False).source
+        True
     """
     nodes = topological_order(_as_nodes(fetches, "draw"))
+    grouping = group_by_scope(nodes, collapse=collapse, expand=expand, who="draw")
     values = node_values(nodes, feed_dict, session) if feed_dict is not None or session is not None else {}
     kinds = {loss: "loss"} if loss is not None else {}
-    return diagram(nodes, values=values, kinds=kinds, rankdir=rankdir, title=_caption(title))
+    return diagram(nodes, values=values, kinds=kinds, rankdir=rankdir, title=_caption(title), grouping=grouping)
 
 
 def draw_gradients(loss: Node, xs: Sequence[Node] | None = None, feed_dict: Mapping | None = None,
-                   session: "Session | None" = None, *,
-                   rankdir: str | None = None, title: str | None = None) -> graphviz.Digraph:
+                   session: "Session | None" = None, *, rankdir: str | None = None, title: str | None = None,
+                   collapse: bool = True, expand: Iterable[str] | str = ()) -> graphviz.Digraph:
     """The forward graph of ``loss`` with the gradient nodes backpropagation builds, running the other way.
 
     Gradient nodes are orange with dashed edges; each gradient ∂J/∂x is tied by a dashed edge (with a diamond) to the node ``x`` it
     is the gradient of. The gradient nodes are new nodes of the graph, built by :func:`symslow.compute_gradients`
     (all nodes on a path to the loss) or, with ``xs``, by :func:`symslow.gradients`.
+
+    Name scopes are drawn as :func:`draw` draws them (``collapse``, ``expand``), and the gradient nodes of each
+    scope are drawn together beside it: ∂J/∂x with ``x``, and each node on the way with the gradient it is computed
+    from, so a closed layer ``conv2d`` has a closed box ``∂J/∂conv2d`` of its gradients.
 
     Example:
         >>> import symslow as ts
@@ -87,9 +114,11 @@ def draw_gradients(loss: Node, xs: Sequence[Node] | None = None, feed_dict: Mapp
         table = {x: g for x, g in zip(xs, gradients(loss, xs)) if g is not None}
     forward = topological_order([loss])
     nodes = topological_order([loss, *table.values()])
+    grouping = group_by_scope(nodes, collapse=collapse, expand=expand, who="draw_gradients",
+                              forward_ids={id(n) for n in forward}, table=table)
     values = node_values(nodes, feed_dict, session) if feed_dict is not None or session is not None else {}
     return diagram(nodes, values=values, kinds={loss: "loss"}, gradient_table=table, forward=forward,
-                   rankdir=rankdir, title=_caption(title))
+                   rankdir=rankdir, title=_caption(title), grouping=grouping)
 
 
 # the pieces ------------------------------------------------------------------------------------------------------
@@ -132,10 +161,14 @@ def node_values(nodes: Sequence[Node], feed_dict: Mapping | None, session: "Sess
     return dict(zip(wanted, session.run(wanted, feed_dict)))
 
 
-def _depth(nodes: Sequence[Node]) -> int:
+def _depth(nodes: Sequence[Node], grouping: Grouping | None = None) -> int:
+    """The longest path of the diagram, in nodes drawn: a closed scope's box counts once."""
     level: dict[int, int] = {}
+    box = grouping.box if grouping is not None else (lambda n: None)
     for node in nodes:  # topological order: inputs first
-        level[id(node)] = 1 + max((level.get(id(i), 0) for i in node.input_nodes), default=0)
+        here = box(node)
+        level[id(node)] = max((level.get(id(i), 0) + (here is None or box(i) != here) for i in node.input_nodes),
+                              default=1)
     return max(level.values(), default=0)
 
 
@@ -170,12 +203,13 @@ def node_label(node: Node, *, names: Mapping[sympy.Symbol, str] | None = None, v
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{body}</TABLE>>'
 
 
-def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, kinds: Mapping[Node, str] | None = None,
-            gradient_table: Mapping[Node, Node] | None = None, forward: Sequence[Node] | None = None,
-            rows: Mapping[Node, list[str]] | None = None, attrs: Mapping[Node, dict] | None = None,
+def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None,
+            kinds: Mapping[Node | Scope, str] | None = None, gradient_table: Mapping[Node, Node] | None = None,
+            forward: Sequence[Node] | None = None, rows: Mapping[Node | Scope, list[str]] | None = None,
+            attrs: Mapping[Node | Scope, dict] | None = None,
             edge_labels: Mapping[tuple[Node, int], str] | None = None, rankdir: str | None = None,
             title: str | None = None, legend_extra: Sequence[tuple[str, str]] = (),
-            layout: "Layout | None" = None) -> graphviz.Digraph:
+            layout: "Layout | None" = None, grouping: Grouping | None = None) -> graphviz.Digraph:
     """A ``Digraph`` of ``nodes`` (in topological order), the building block of every symslow diagram.
 
     Args:
@@ -183,11 +217,13 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
         kinds: node -> a kind of :data:`style.NODE_STYLES` overriding the node's own (``"loss"``).
         gradient_table: ``{x: ∂J/∂x}``; its gradient nodes and the others not in ``forward`` are drawn as gradient
             nodes, their data edges reversed in the layout so that backpropagation runs the other way.
-        rows: node -> extra label rows (HTML-like fragments).
-        attrs: node -> extra Graphviz attributes (highlighting).
+        rows: node (or closed scope) -> extra label rows (HTML-like fragments).
+        attrs: node (or closed scope) -> extra Graphviz attributes (highlighting).
         edge_labels: (consumer, argument index) -> HTML-like edge label.
         layout: where to put every node and edge (:mod:`symslow.viz.layout`), instead of laying them out anew.
+            Open scopes are then not framed (the layout's positions already keep their nodes together).
         title: an HTML-like fragment (see :func:`style.caption` for plain text).
+        grouping: how to draw name scopes (:func:`symslow.viz.scopes.group_by_scope`); ``None``: node by node.
     """
     values = values or {}
     kinds = dict(kinds or {})
@@ -198,10 +234,12 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
     forward_ids = {id(n) for n in (forward if forward is not None else nodes)}
     gradient_ids = {id(n) for n in nodes if id(n) not in forward_ids}
     names = gradient_names(table, nodes, forward_ids, kinds) if table else {}
+    shown = grouping.shown if grouping is not None else (lambda n: n)
+    ident = grouping.ident if grouping is not None else style.node_id
 
     dot = (layout.digraph if layout is not None else graphviz.Digraph)(name="symslow", comment="symslow diagram")
     if rankdir is None:
-        rankdir = "LR" if _depth(nodes) <= 9 else "TB"
+        rankdir = "LR" if _depth(nodes, grouping) <= 9 else "TB"
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}.")
     dot.attr("graph", rankdir=rankdir, fontname=style.FONT, nodesep="0.25", ranksep="0.35", newrank="true")
@@ -211,35 +249,144 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None, 
         dot.attr("graph", label=f"<{title}>", labelloc="t", labeljust="l", fontsize="14")
 
     used_kinds = []
-    for node in nodes:
+
+    def add_node(target: graphviz.Digraph, node: Node) -> None:
         kind = kinds.get(node) or ("gradient" if id(node) in gradient_ids else style.kind_of(node))
         if kind not in used_kinds:
             used_kinds.append(kind)
         label = node_label(node, names=names, value=values.get(node), has_value=node in values,
                            rows=rows.get(node, ()))
         node_attrs = {**style.NODE_STYLES[kind], **attrs.get(node, {})}
-        dot.node(style.node_id(node), label=label, **node_attrs)
+        target.node(style.node_id(node), label=label, **node_attrs)
 
+    def add_box(target: graphviz.Digraph, scope: Scope) -> None:
+        members = grouping.members[scope]
+        kind = kinds.get(scope) or ("loss" if any(kinds.get(n) == "loss" for n in members)
+                                    else "gradient scope" if scope.gradient else "scope")
+        if kind not in used_kinds:
+            used_kinds.append(kind)
+        label = scope_label(scope, members, rows=rows.get(scope, ()))
+        target.node(grouping.ident(scope), label=label, **{**style.NODE_STYLES[kind], **attrs.get(scope, {})})
+
+    def add_contents(target: graphviz.Digraph, scope: Scope | None) -> None:
+        for item in grouping.contents(scope):
+            if not isinstance(item, Scope):
+                add_node(target, item)
+            elif item not in grouping.opened:
+                add_box(target, item)
+            elif layout is not None:
+                add_contents(target, item)
+            else:
+                kind = "open gradient scope" if item.gradient else "open scope"
+                if kind not in used_kinds:
+                    used_kinds.append(kind)
+                with target.subgraph(name=f"cluster_{grouping.ident(item)}") as cluster:
+                    cluster.attr(label=f"<<B>{style.name(item.title)}</B>>", labeljust="l", fontsize="12",
+                                 **style.CLUSTER_STYLES[kind])
+                    add_contents(cluster, item)
+
+    if grouping is None:
+        for node in nodes:
+            add_node(dot, node)
+    else:
+        add_contents(dot, None)
+
+    def edge_style(node: Node, source: Node) -> str:
+        if id(node) in gradient_ids and id(source) in gradient_ids:
+            return "gradient"
+        return "gradient input" if id(node) in gradient_ids else "forward"
+
+    def add_edge(tail: str, head: str, label: str | None, kind: str) -> None:
+        edge = {"label": f"<{label}>"} if label else {}
+        if kind == "gradient":
+            # drawn from the consumer's side so that the gradient graph runs against the forward one
+            dot.edge(head, tail, dir="back", **edge, **style.GRADIENT_EDGE_STYLE)
+        elif kind == "gradient input":
+            dot.edge(tail, head, **edge, **style.GRADIENT_INPUT_STYLE)
+        else:
+            dot.edge(tail, head, **edge, **style.EDGE_STYLE)
+
+    boxed: dict[tuple[str, str], list[tuple[Node, Node, int]]] = {}  # edges into or out of a closed scope's box
     for node in nodes:
         several = len(node.input_nodes) > 1
+        head = shown(node)
         for index, source in enumerate(node.input_nodes):
+            tail = shown(source)
+            if tail is head or isinstance(tail, Scope) and tail == head:  # (nodes compare by identity only)
+                continue
+            if isinstance(tail, Scope) or isinstance(head, Scope):
+                boxed.setdefault((ident(tail), ident(head)), []).append((source, node, index))
+                continue
             label = edge_labels.get((node, index)) or (str(index) if several else None)
-            edge = {"label": f"<{label}>"} if label else {}
-            if id(node) in gradient_ids and id(source) in gradient_ids:
-                # drawn from the consumer's side so that the gradient graph runs against the forward one
-                dot.edge(style.node_id(node), style.node_id(source), dir="back", **edge, **style.GRADIENT_EDGE_STYLE)
-            elif id(node) in gradient_ids:
-                dot.edge(style.node_id(source), style.node_id(node), **edge, **style.GRADIENT_INPUT_STYLE)
-            else:
-                dot.edge(style.node_id(source), style.node_id(node), **edge, **style.EDGE_STYLE)
+            add_edge(style.node_id(source), style.node_id(node), label, edge_style(node, source))
+    for (tail, head), carried in boxed.items():
+        into_box = isinstance(shown(carried[0][1]), Scope)
+        add_edge(tail, head, _boxed_edge_label(carried, edge_labels, into_box),
+                 edge_style(carried[0][1], carried[0][0]))
+    tied = set()
     for x, g in table.items():
-        if id(x) in forward_ids:
-            dot.edge(style.node_id(x), style.node_id(g), **style.GRADIENT_OF_STYLE)
+        ends = (ident(shown(x)), ident(shown(g)))
+        if id(x) in forward_ids and ends not in tied:
+            tied.add(ends)
+            dot.edge(*ends, **style.GRADIENT_OF_STYLE)
     extra = list(legend_extra)
     if table:
         extra.insert(0, ('<FONT COLOR="#e66101">- - ◇</FONT>', "is the gradient of"))
     dot.node("legend", label=style.legend(used_kinds, extra), shape="plaintext")
     return dot
+
+
+SHAPES_ON_AN_EDGE = 3  # an edge carrying more tensors lists this many shapes and counts the others
+
+
+def _boxed_edge_label(carried: Sequence[tuple[Node, Node, int]], edge_labels: Mapping[tuple[Node, int], str],
+                      into_box: bool) -> str:
+    """The label of an edge into or out of a closed scope's box: the shape of each tensor it carries (with the
+    argument index where it goes into a node of several inputs), or the labels given for the edges it stands for."""
+    given = [edge_labels[(node, index)] for _, node, index in carried if (node, index) in edge_labels]
+    if given:
+        return "<BR/>".join(given)
+    lines = []
+    for source, node, index in carried:
+        text = style.escape(style.shape_text(source.shape))
+        if not into_box and len(node.input_nodes) > 1:
+            text = f"{index}: {text}"
+        if text not in lines:
+            lines.append(text)
+    if len(lines) > SHAPES_ON_AN_EDGE + 1:
+        lines[SHAPES_ON_AN_EDGE:] = [f"and {len(lines) - SHAPES_ON_AN_EDGE} more"]
+    return "<BR/>".join(lines)
+
+
+SUMMARY_ITEMS = 6  # a closed scope's box lists this many op types and Variables, and counts the others
+
+
+def scope_label(scope: Scope, members: Sequence[Node], rows: Iterable[str] = ()) -> str:
+    """The HTML-like label of a closed scope's box: its name, how many ops it holds and of which types, its
+    Variables' and placeholders' shapes, extra rows."""
+    small = '<FONT POINT-SIZE="10" COLOR="#555555">{}</FONT>'
+
+    def listed(items: list[str]) -> str:
+        more = f", and {len(items) - SUMMARY_ITEMS} more" if len(items) > SUMMARY_ITEMS else ""
+        return ", ".join(items[:SUMMARY_ITEMS]) + more
+
+    def short(node: Node) -> str:
+        prefix = scope.name + "/"
+        return node.name[len(prefix):] if node.name.startswith(prefix) else node.name
+
+    ops = [n for n in members if isinstance(n, Operation)]
+    cells = [f"<B>{style.name(scope.title)}</B>"]
+    if ops:
+        types = list(dict.fromkeys(n.op_type for n in ops))
+        count = f"{len(ops)} op{'s' if len(ops) > 1 else ''}: "
+        cells.append(small.format(style.escape(count + listed(types))))
+    for kind, what in ((Variable, "Variables"), (Placeholder, "placeholders")):
+        found = [f"{short(n)} {style.shape_text(n.shape)}" for n in members if isinstance(n, kind)]
+        if found:
+            cells.append(small.format(style.escape(f"{what}: {listed(found)}")))
+    cells.extend(rows)
+    body = "".join(f"<TR><TD>{c}</TD></TR>" for c in cells)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{body}</TABLE>>'
 
 
 def gradient_names(table: Mapping[Node, Node], nodes: Sequence[Node], forward_ids: set,

@@ -23,6 +23,12 @@ from ..ops.base import OpFunction
 
 FONT = "Helvetica"
 
+# name scopes: a closed scope is one box (a "stack" of its nodes), an open one a cluster around them
+SCOPE_FILL, SCOPE_BORDER = "#dadaeb", "#54278f"
+OPEN_SCOPE_FILL, OPEN_SCOPE_BORDER = "#f7f5fb", "#9e9ac8"
+GRADIENT_SCOPE_FILL, GRADIENT_SCOPE_BORDER = "#fee0b6", "#b35806"
+OPEN_GRADIENT_SCOPE_FILL, OPEN_GRADIENT_SCOPE_BORDER = "#fff7ec", "#e08214"
+
 # kind -> Graphviz node attributes
 NODE_STYLES: dict[str, dict[str, str]] = {
     "placeholder": {"shape": "box", "style": "filled", "fillcolor": "#c7e9c0", "color": "#238b45"},
@@ -31,6 +37,16 @@ NODE_STYLES: dict[str, dict[str, str]] = {
     "operation": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f0f0f0", "color": "#444444"},
     "loss": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#fb8072", "color": "#a50f15"},
     "gradient": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdb863", "color": "#b35806"},
+    "scope": {"shape": "box3d", "style": "filled", "fillcolor": SCOPE_FILL, "color": SCOPE_BORDER},
+    "gradient scope": {"shape": "box3d", "style": "filled", "fillcolor": GRADIENT_SCOPE_FILL,
+                       "color": GRADIENT_SCOPE_BORDER},
+}
+# kind -> Graphviz attributes of a cluster (an open name scope)
+CLUSTER_STYLES: dict[str, dict[str, str]] = {
+    "open scope": {"style": "rounded,filled", "fillcolor": OPEN_SCOPE_FILL, "color": OPEN_SCOPE_BORDER,
+                   "fontcolor": SCOPE_BORDER},
+    "open gradient scope": {"style": "rounded,filled", "fillcolor": OPEN_GRADIENT_SCOPE_FILL,
+                            "color": OPEN_GRADIENT_SCOPE_BORDER, "fontcolor": GRADIENT_SCOPE_BORDER},
 }
 LEGEND_TEXT = {
     "placeholder": "placeholder (fed)",
@@ -39,6 +55,10 @@ LEGEND_TEXT = {
     "operation": "operation",
     "loss": "loss",
     "gradient": "gradient node",
+    "scope": "name scope, closed: one box",
+    "gradient scope": "gradient nodes of a name scope",
+    "open scope": "name scope, open",
+    "open gradient scope": "gradient nodes of a name scope, open",
 }
 EDGE_STYLE = {"color": "#555555", "fontsize": "10", "fontcolor": "#333333"}
 GRADIENT_EDGE_STYLE = {"color": "#b35806", "style": "dashed", "fontsize": "10", "fontcolor": "#b35806"}
@@ -103,6 +123,20 @@ def name(text: str) -> str:
     return escape(text)
 
 
+def shape_text(shape: tuple | None) -> str:
+    """A static shape as an edge label shows it: ``(None, 28, 28, 32)`` as ``?×28×28×32``.
+
+    Example:
+        >>> shape_text((None, 28, 28, 32)), shape_text((10,)), shape_text(()), shape_text(None)
+        ('?×28×28×32', '10', 'scalar', 'shape unknown')
+    """
+    if shape is None:
+        return "shape unknown"
+    if not shape:
+        return "scalar"
+    return "×".join("?" if d is None else str(d) for d in shape)
+
+
 def caption(text: str) -> str:
     """A user's title for a diagram as an HTML-like fragment: escaped, one line per line of the text.
 
@@ -117,7 +151,7 @@ def legend(kinds: list[str], extra: list[tuple[str, str]] = ()) -> str:
     """An HTML-like label for the legend node: a swatch per kind, then ``(symbol, meaning)`` rows."""
     rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
     for kind in kinds:
-        style = NODE_STYLES[kind]
+        style = NODE_STYLES.get(kind) or CLUSTER_STYLES[kind]
         border = ' STYLE="dashed"' if "dashed" in style["style"] else ""
         rounded = ' STYLE="rounded"' if "rounded" in style["style"] else border
         rows.append(
