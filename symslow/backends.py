@@ -32,7 +32,8 @@ class ArrayPrinterFixes:
       own spelling of a reciprocal and a square root;
     * ``Max``/``Min`` print as ``maximum(a, b)``, numbers last (``maximum(x, 0)``, which keeps -0 as NumPy's own
       ``maximum(x, 0)`` does), rather than ``functools.reduce`` over a list;
-    * ``Heaviside`` prints as one ``heaviside(x, h0)`` call rather than ``select`` over every branch.
+    * ``Heaviside`` prints as one ``heaviside(x, h0)`` call rather than ``select`` over every branch (NumPy's
+      printer spells it faster, see :class:`NumPyCodePrinter`).
 
     A printer given ``symbol_names`` prints each symbol as the text it maps it to, and refuses any other symbol: the
     compiler prints formulas over its own names only.
@@ -92,7 +93,25 @@ class ArrayPrinterFixes:
 
 
 class NumPyCodePrinter(ArrayPrinterFixes, NumPyPrinter):
-    pass
+    """NumPy's spellings: :class:`ArrayPrinterFixes`, and ``Heaviside(x, 0)`` as ``sign(maximum(x, 0))`` and
+    ``Heaviside(x, 1)`` as ``minimum(sign(x) + 1, 1)``: the values of ``heaviside(x, h0)`` (NaN at NaN, ``h0`` at -0
+    and +0, the dtype of ``x``), without its branch per element, which costs 15 ms on 1.6 million float32 values of
+    mixed signs where these take 2 to 4 ms.
+
+    Example:
+        >>> x = sympy.Symbol("x")
+        >>> get_backend("numpy").print_code(sympy.Heaviside(x, 0), {x: "v0"})
+        'numpy.sign(numpy.maximum(v0, 0))'
+    """
+
+    def _print_Heaviside(self, expr):
+        h0 = expr.args[1] if len(expr.args) > 1 else None
+        sign = self._module_format(self._module + ".sign")
+        if h0 == 0:
+            return f"{sign}({self._module_format(self._module + '.maximum')}({self._print(expr.args[0])}, 0))"
+        if h0 == 1:
+            return f"{self._module_format(self._module + '.minimum')}({sign}({self._print(expr.args[0])}) + 1, 1)"
+        return super()._print_Heaviside(expr)
 
 
 class CuPyCodePrinter(ArrayPrinterFixes, CuPyPrinter):

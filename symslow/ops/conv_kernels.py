@@ -4,10 +4,11 @@ interpreter.
 NumPy and CuPy share one implementation, written against the array module ``xp`` they pass. A convolution is a
 strided view of the padded input (every window of every image side by side, no data copied), one reshape of it into
 rows (im2col, the one copy) and one matrix product with the filter; the gradient with respect to the filter is the
-same rows times the incoming gradient. The gradient with respect to the input is one matrix product (each window's
-share) and its transpose of im2col, which adds the windows back in place with one strided slice per position in
-the window. A pooling is the strided view and a ``max`` or a ``sum``. No Python loop runs over pixels: the loops in
-the gradients run over the positions of a window (25 for a 5x5 filter, 4 for a 2x2 pool).
+same rows times the incoming gradient. The gradients with respect to an input go the other way, one position of the
+window (one tap) at a time: each tap's share of every output pixel (for a convolution one matrix product with
+that tap's filter, for a max pool the gradient where the tap holds the window's first maximum) is added to the
+strided slice of the padded input that the tap read. A pooling is the strided view and a ``max`` or a ``sum``. No
+Python loop runs over pixels: the loops run over the taps (25 for a 5x5 filter, 4 for a 2x2 pool).
 
 JAX has no strided views; its functions (``lax_*``) are one ``jax.lax.conv_general_dilated`` or
 ``jax.lax.reduce_window`` each, which XLA compiles with the rest of the step.
@@ -26,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -101,12 +103,19 @@ def conv2d(xp, x, w, strides: Pair, padding: str, dilations: Pair):
 
 def conv2d_backprop_input(xp, g, w, size: Pair, strides: Pair, padding: str, dilations: Pair):
     """The gradient of ``conv2d`` with respect to an input of spatial ``size``, the transposed convolution of ``g``:
-    one matrix product gives each window's share, and :func:`_scatter_windows` adds the windows back in place (the
-    transpose of im2col)."""
+    for each tap of the filter, one matrix product (every output pixel's share for the input pixel the tap read),
+    added to the tap's strided slice of the padded input."""
     n, oh, ow, o = g.shape
     kh, kw, c, _ = w.shape
-    shares = (g.reshape(-1, o) @ w.reshape(-1, o).T).reshape(n, oh, ow, kh, kw, c)
-    return _scatter_windows(xp, shares, size, (kh, kw), strides, padding, dilations)
+    out, unpad = _padded_zeros(xp, n, size, c, xp.result_type(g.dtype, w.dtype), (kh, kw), strides, padding,
+                               dilations)
+    rows = g.reshape(-1, o)
+    share = xp.empty((rows.shape[0], c), dtype=out.dtype)  # one buffer for every tap's product
+    for i in range(kh):
+        for j in range(kw):
+            xp.matmul(rows, w[i, j].T, out=share)
+            out[_tap(i, j, (oh, ow), strides, dilations)] += share.reshape(n, oh, ow, c)
+    return out[unpad]
 
 
 def conv2d_backprop_filter(xp, x, g, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
@@ -117,19 +126,20 @@ def conv2d_backprop_filter(xp, x, g, k_hw: Pair, strides: Pair, padding: str, di
     return (cols.T @ g.reshape(-1, o)).reshape(*k_hw, x.shape[3], o)
 
 
-def _scatter_windows(xp, cols, size: Pair, k_hw: Pair, strides: Pair, padding: str, dilations: Pair = (1, 1)):
-    """The transpose of :func:`windows`: add each window's values ``(N, OH, OW, KH, KW, C)`` back where they were
-    read, and cut off the padding. One strided slice per position in the window, none per pixel."""
-    n, oh, ow, kh, kw, c = cols.shape
+def _padded_zeros(xp, n: int, size: Pair, c: int, dtype, k_hw: Pair, strides: Pair, padding: str,
+                  dilations: Pair = (1, 1)):
+    """Zeros of the padded input's shape ``(N, H + pads, W + pads, C)``, into which the taps add their shares, and
+    the index that cuts the padding off again."""
     (top, bottom), (left, right) = _pads_2d(size, k_hw, strides, dilations, padding)
-    (sh, sw), (dh, dw) = strides, dilations
-    out = xp.zeros((n, size[0] + top + bottom, size[1] + left + right, c), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
-            columns = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
-            out[:, rows, columns, :] += cols[:, :, :, i, j, :]
-    return out[:, top: top + size[0], left: left + size[1], :]
+    out = xp.zeros((n, size[0] + top + bottom, size[1] + left + right, c), dtype=dtype)
+    return out, (slice(None), slice(top, top + size[0]), slice(left, left + size[1]), slice(None))
+
+
+def _tap(i: int, j: int, out_hw: Pair, strides: Pair, dilations: Pair = (1, 1)) -> tuple[slice, slice, slice]:
+    """The index of the padded input that tap ``(i, j)`` of every window reads: the transpose of
+    ``windows(...)[:, :, :, i, j]``."""
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilations
+    return slice(None), slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
 
 
 def _lowest(xp, dtype) -> Any:
@@ -163,28 +173,45 @@ def avg_pool(xp, x, ksize: Pair, strides: Pair, padding: str):
 
 
 def _first_max(xp, x, ksize: Pair, strides: Pair, padding: str):
-    """The position of each window's maximum in the window (row by row; the first one at a tie, as TensorFlow)."""
+    """For each tap ``(i, j)`` of the window, row by row: where it holds the window's first maximum (TensorFlow's
+    choice at a tie), a boolean ``(N, OH, OW, C)``. A window holding a NaN has NaN as its maximum (as ``max``), at
+    its first NaN. Each window has exactly one such tap, which may be a pixel of the padding (when the window's
+    maximum is the lowest value)."""
     cols = _pool_windows(xp, x, ksize, strides, padding, _lowest(xp, x.dtype))
-    n, oh, ow, kh, kw, c = cols.shape
-    return cols.reshape(n, oh, ow, kh * kw, c).argmax(axis=3)
+    taps = [((i, j), cols[:, :, :, i, j, :]) for i in range(ksize[0]) for j in range(ksize[1])]
+    # one elementwise maximum per tap (a NaN wins, as in ``max``): faster than ``max`` over the middle axes of the
+    # strided view, and ``==`` below does not tell which of -0.0 and 0.0 it kept
+    top = functools.reduce(xp.maximum, [tap for _, tap in taps])
+    free = None  # the windows whose first maximum is still to come
+    for position, tap in taps:
+        hit = tap == top
+        if xp.dtype(x.dtype).kind == "f":
+            hit |= xp.isnan(tap)
+        if free is None:
+            free = ~hit
+        else:
+            hit &= free
+            free &= ~hit
+        yield position, hit
 
 
 def max_pool_grad(xp, x, g, ksize: Pair, strides: Pair, padding: str):
-    """The gradient of ``max_pool``: each output pixel's ``g`` goes to the first maximum of its window."""
-    first = _first_max(xp, x, ksize, strides, padding)
-    kh, kw = ksize
-    hit = xp.arange(kh * kw).reshape(1, 1, 1, kh * kw, 1) == first[:, :, :, None, :]
-    routed = (hit * g[:, :, :, None, :]).astype(g.dtype, copy=False)
-    n, oh, ow, _, c = routed.shape
-    return _scatter_windows(xp, routed.reshape(n, oh, ow, kh, kw, c), x.shape[1:3], ksize, strides, padding)
+    """The gradient of ``max_pool``: each output pixel's ``g`` goes to the first maximum of its window, and ``0 * g``
+    to the window's other pixels."""
+    n, oh, ow, c = g.shape
+    out, unpad = _padded_zeros(xp, n, x.shape[1:3], c, g.dtype, ksize, strides, padding)
+    for (i, j), hit in _first_max(xp, x, ksize, strides, padding):
+        out[_tap(i, j, (oh, ow), strides)] += hit * g
+    return out[unpad]
 
 
 def max_pool_grad_grad(xp, x, h, ksize: Pair, strides: Pair, padding: str):
     """The gradient of ``max_pool_grad`` with respect to its ``g``: ``h`` read at each window's first maximum."""
-    first = _first_max(xp, x, ksize, strides, padding)
     cols = _pool_windows(xp, h, ksize, strides, padding, 0)
-    n, oh, ow, kh, kw, c = cols.shape
-    return xp.take_along_axis(cols.reshape(n, oh, ow, kh * kw, c), first[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+    out = xp.zeros(cols.shape[:3] + cols.shape[5:], dtype=h.dtype)
+    for (i, j), hit in _first_max(xp, x, ksize, strides, padding):
+        out = xp.where(hit, cols[:, :, :, i, j, :], out)
+    return out
 
 
 def avg_pool_grad(xp, g, size: Pair, ksize: Pair, strides: Pair, padding: str):
@@ -192,8 +219,11 @@ def avg_pool_grad(xp, g, size: Pair, ksize: Pair, strides: Pair, padding: str):
     input pixels it covers."""
     share = g / xp.asarray(counts(size, ksize, strides, padding), dtype=g.dtype)
     n, oh, ow, c = g.shape
-    spread = xp.broadcast_to(share[:, :, :, None, None, :], (n, oh, ow, *ksize, c))
-    return _scatter_windows(xp, spread, size, ksize, strides, padding)
+    out, unpad = _padded_zeros(xp, n, size, c, share.dtype, ksize, strides, padding)
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            out[_tap(i, j, (oh, ow), strides)] += share
+    return out[unpad]
 
 
 # JAX -----------------------------------------------------------------------------------------------------------------
@@ -271,7 +301,8 @@ def _lax_windows(x, ksize: Pair, strides: Pair, padding: str, value):
 
 
 def _lax_scatter_windows(cols, size: Pair, ksize: Pair, strides: Pair, padding: str):
-    """:func:`_scatter_windows` for JAX arrays ``(N, OH, OW, KH * KW, C)``."""
+    """The transpose of :func:`_lax_windows`: each window's values ``(N, OH, OW, KH * KW, C)`` added back where
+    they were read, the padding cut off."""
     import jax.numpy as jnp
 
     n, oh, ow, _, c = cols.shape

@@ -124,8 +124,8 @@ def step(x: sympy.Expr, at_zero: int) -> sympy.Expr:
       ``maximum(minimum(t, hi), lo)`` gives; ``[t < lo]`` to lo and ``[t > hi]`` to hi;
     * ``elu(x)``: ``exp(min(x, 0))``, 1 at x = 0 (TensorFlow's ``EluGrad``).
 
-    Every backend prints it as ``heaviside(x, at_zero)`` (the interpreter too), so they agree at ties; at a NaN
-    it is NaN.
+    Every backend prints it with the values of ``heaviside(x, at_zero)`` (the interpreter as NumPy does), so they
+    agree at ties; at a NaN it is NaN.
 
     Example:
         >>> import symslow as tf
