@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sympy
 
 import symslow as ts
 from symslow.gradients import backprop_order
@@ -145,3 +146,25 @@ def test_gradient_is_a_formula():
     (g,) = ts.gradients(ts.reduce_sum(ts.sigmoid(x)), [x])
     text = str(ts.formula(g))
     assert "exp(-x)" in text  # the derivative of σ, written through σ(x) = 1/(1 + exp(-x))
+
+
+def test_an_elementwise_op_may_state_its_derivative_and_is_told_when_sympy_finds_none_through_its_output():
+    class softplus_stated(ts.ElementwiseOp):
+        def formula(x):
+            return sympy.log(1 + sympy.exp(x))
+
+        @classmethod
+        def derivatives(cls):
+            return [1 - sympy.exp(-cls.output_symbol())]  # σ(x) written through y = softplus(x)
+
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, name="x")
+    y = softplus_stated(x, name="y")
+    (dx,) = ts.gradients(y, [x])
+    assert y.symbol in dx.expr.free_symbols  # the stated formula, through the output, not SymPy's diff
+    values = np.array([-3.0, 0.0, 2.5])
+    np.testing.assert_allclose(ts.Session().run(dx, {x: values}), 1 / (1 + np.exp(-values)), rtol=1e-12)
+
+    wiggle = ts.elementwise("wiggle", lambda x: x + sympy.sin(x), derivative_through_output=True)
+    with pytest.raises(ts.LookupGradientError, match=r"Op wiggle: SymPy finds no form of d/dx = cos\(x\) \+ 1"):
+        ts.gradients(wiggle(x), [x])

@@ -375,8 +375,11 @@ class ElementwiseOp(Operation):
 
     Subclasses define ``formula`` as a function of SymPy symbols; inputs broadcast as in NumPy.
 
-    ``derivative_through_output = True`` asks for the derivative written through the op's output ``y`` where SymPy
-    can (``y (1 - y)`` for sigmoid instead of ``e^{-x}/(1 + e^{-x})^2``, which is NaN at x = -1000).
+    ``derivative_through_output = True`` asks for the derivative written through the op's output ``y``
+    (``y (1 - y)`` for sigmoid instead of ``e^{-x}/(1 + e^{-x})^2``, which is NaN at x = -1000); where SymPy finds
+    no such form, building the op's gradient is an error that says so. An op can also state its derivatives itself,
+    one formula per argument, by overriding the class method ``derivatives`` (in :meth:`arg_symbols`, and
+    :meth:`output_symbol` for the output), as relu and softplus do; SymPy's ``diff`` is the default.
 
     Example:
         >>> import sympy, symslow as ts
@@ -385,6 +388,17 @@ class ElementwiseOp(Operation):
         ...         return sympy.log(1 + sympy.exp(x))
         >>> softplus.derivatives()
         [exp(x)/(exp(x) + 1)]
+        >>> class stated(ts.ElementwiseOp):
+        ...     def formula(x):
+        ...         return sympy.log(1 + sympy.exp(x))
+        ...     @classmethod
+        ...     def derivatives(cls):
+        ...         return [1 - sympy.exp(-cls.output_symbol())]  # σ(x), through y = softplus(x)
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(ts.float64, name="x")
+        >>> (dx,) = ts.gradients(stated(x), [x])
+        >>> float(ts.Session().run(dx, {x: 0.0}))
+        0.5
     """
 
     derivative_through_output = False
@@ -446,7 +460,13 @@ class ElementwiseOp(Operation):
             for x in args:
                 d = sympy.diff(f, x)
                 if cls.derivative_through_output:
-                    d = _through_output(d, f, x, cls.output_symbol())
+                    through = _through_output(d, f, x, cls.output_symbol())
+                    if x in through.free_symbols:
+                        raise LookupGradientError(
+                            f"Op {cls.op_type}: SymPy finds no form of d/d{x} = {d} written through the output, as "
+                            "derivative_through_output asks; state it by overriding the class method derivatives(), "
+                            "or drop derivative_through_output.")
+                    d = through
                 derived.append(sympy.simplify(d))
             cls._derivatives = derived
         return cls._derivatives
@@ -512,7 +532,11 @@ def _through_output(derivative: sympy.Expr, f: sympy.Expr, x: sympy.Symbol, y: s
     candidate = derivative.subs(f, y)
     if x not in candidate.free_symbols:
         return candidate
-    for inverse in sympy.solve(sympy.Eq(y, f), x):
+    try:
+        inverses = sympy.solve(sympy.Eq(y, f), x)
+    except (NotImplementedError, ValueError, TypeError):  # SymPy cannot invert f: no form through y
+        return derivative
+    for inverse in inverses:
         candidate = sympy.factor(sympy.cancel(sympy.expand(derivative.subs(x, inverse))))
         if x not in candidate.free_symbols and sympy.simplify(candidate.subs(y, f) - derivative) == 0:
             return candidate
