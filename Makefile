@@ -67,6 +67,7 @@ fuzz: $(STAMP)
 
 # make bench: the benchmark (not part of make test) in its own environment, bench/.venv, with JAX, the CPU builds
 # of PyTorch and TensorFlow (its TensorFlow 1 API); every library held to one thread. It writes bench/RESULTS.md.
+# bench/distributed.py: the MNIST-sized MLP data-parallel on 1, 2 and 4 simulated CPU devices.
 .PHONY: bench
 BENCH_VENV := bench/.venv
 $(BENCH_VENV)/.installed: bench/requirements.txt pyproject.toml
@@ -79,6 +80,9 @@ bench: $(BENCH_VENV)/.installed
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMEXPR_NUM_THREADS=1 \
 	  XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
 	  $(BENCH_VENV)/bin/python bench/run.py
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMEXPR_NUM_THREADS=1 \
+	  XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+	  $(BENCH_VENV)/bin/python bench/distributed.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache docs/_build docs/api/generated docs/auto_examples

@@ -77,6 +77,9 @@ class Session:
             (JAX or CuPy arrays left on their device).
         check_numerics: check every run for NaN and infinities, naming the first node that made one (see
             ``symslow.numerics``); a single run can also ask with ``run(..., check_numerics=True)``.
+        devices: with ``backend="jax"``, train data-parallel over these JAX devices (a list, or a number n for the
+            first n of ``jax.devices()``): fed batches split over them, Variables replicated (see
+            ``symslow.distribute``); ``session.devices`` lists them.
 
     Example:
         >>> import symslow as tf
@@ -91,15 +94,20 @@ class Session:
     """
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy",
-                 dtype: Any = None, check_numerics: bool = False, to_numpy: bool = True):
+                 dtype: Any = None, check_numerics: bool = False, to_numpy: bool = True, devices: Any = None):
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
+        if devices is not None and backend != "jax":
+            raise ValueError(f"devices= takes JAX's devices: use Session(backend='jax', devices=...), not {backend!r}.")
         self.dtype = None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
         if self.dtype not in (None, np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"Session dtype must be None, float32 or float64, not {self.dtype.name}.")
         self.graph = graph or get_default_graph()
         self.backend_name = backend
-        self._backend = None if backend == "interpreter" else _load_backend(backend)
+        self._parallel = None if devices is None else _data_parallel(devices)
+        self._backend = None if backend == "interpreter" else _load_backend(backend, self._parallel)
+        # the devices a data-parallel session spreads over (see symslow.distribute); None for one device
+        self.devices = None if self._parallel is None else list(self._parallel.devices)
         self._plain = backend == "numpy" and self.dtype is None  # nothing to cast or move
         # JAX's arrays in their own dtypes: the new values need neither a copy nor a cast
         self._immutable = self._backend is not None and self._backend.immutable and self.dtype is None
@@ -179,7 +187,12 @@ class Session:
             return self._run_interpreter(nodes, feeds, numerics)
         call = self._call(key, fed, nodes, rebuild, feeds, feed_dict)
         feed_values = [feeds[p] for p in call.program.placeholders]
-        if not self._plain:
+        if self._parallel is not None:  # batches split over the devices, the rest replicated
+            if call.program.user_ops and feed_values:
+                raise self._parallel.refusal(nodes)
+            place, cast = self._parallel.feed, self._cast
+            feed_values = [place(p, cast(v)) for p, v in zip(call.program.placeholders, feed_values)]
+        elif not self._plain:
             to_device, cast = self._backend.to_device, self._cast
             feed_values = [to_device(cast(v)) for v in feed_values]
         return self._run_compiled(call, feed_values, feeds, numerics)
@@ -202,7 +215,7 @@ class Session:
         backend's device)."""
         program = self._program(nodes, feeds)
         call = _Call(program, nodes, rebuild, [])
-        if key is None or any(feeds[p] is not v for p, v in (feed_dict or {}).items()):
+        if key is None or self._parallel is not None or any(feeds[p] is not v for p, v in (feed_dict or {}).items()):
             return call
         if not self._plain and not all(self._backend.is_native(v) and self.dtype in (None, v.dtype) for v in fed):
             return call  # the values move or change type on every run
@@ -242,6 +255,8 @@ class Session:
             raise self._diagnose(nodes, self._convert_feeds(feeds), program, host, error) from error
         if not program.updates_checked:
             self._check_updates(program.updates, new_values)
+        if self._parallel is not None and program.user_ops:  # computed unsplit, partly by NumPy: now replicated
+            new_values = [self._backend.to_device(v) for v in new_values]
         if numerics:
             from .numerics import check_new_values
 
@@ -359,13 +374,17 @@ class Session:
         from .compiler import compile_program, specialized_shapes
 
         # the program is specialised to the fed shapes (see symslow.compiler): a new shape compiles anew, up to a
-        # few shapes per placeholder
-        recent = (tuple(nodes), tuple([(p, v.shape) for p, v in feeds.items()]))
+        # few shapes per placeholder; a data-parallel step's are the shapes of its whole batch (every process's rows)
+        fed_shapes = {p: v.shape for p, v in feeds.items()}
+        if self._parallel is not None:
+            fed_shapes = self._parallel.global_shapes(feeds)
+        recent = (tuple(nodes), tuple(fed_shapes.items()))
         program = self._programs.get(recent)
         if program is not None:
             return program
-        shapes = specialized_shapes(self.graph, nodes, {p: v.shape for p, v in feeds.items()})
-        key = (self.backend_name, self.dtype, tuple(nodes), frozenset(shapes.items()), frozenset(feeds))
+        shapes = specialized_shapes(self.graph, nodes, fed_shapes)
+        devices = None if self._parallel is None else self._parallel.key
+        key = (self.backend_name, self.dtype, tuple(nodes), frozenset(shapes.items()), frozenset(feeds), devices)
         cache = self.graph.compile_cache
         program = cache.get(key)
         if program is None:
@@ -615,7 +634,13 @@ def _assigns(nodes):
     return [n for n in topological_order(nodes) if isinstance(n, assign)]
 
 
-def _load_backend(name: str):
+def _load_backend(name: str, parallel: Any = None):
     from .backends import get_backend
 
-    return get_backend(name)
+    return get_backend(name) if parallel is None else parallel.backend
+
+
+def _data_parallel(devices: Any):
+    from .distribute import DataParallel
+
+    return DataParallel(devices)
