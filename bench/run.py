@@ -15,8 +15,8 @@ a hang is reported in the table rather than stopping the script.
 
 W6's tables are written to a part of RESULTS.md of their own, so that ``--only W6`` leaves the others as they are.
 
-Run it with ``make bench`` (which makes ``bench/.venv`` with JAX, the CPU build of PyTorch and TensorFlow's CPU
-build, used through its TensorFlow 1 API), or directly::
+Run it with ``make bench`` (which makes ``bench/.venv`` with JAX, the CPU build of PyTorch, TensorFlow's CPU
+build, used through its TensorFlow 1 API, and PyTensor with Numba: ``bench/pytensor_peer.py``), or directly::
 
     OMP_NUM_THREADS=1 bench/.venv/bin/python bench/run.py [--quick] [--only W4 W5 W6 deep] [--results FILE]
 """
@@ -42,6 +42,7 @@ import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -75,6 +76,7 @@ try:
     tf.get_logger().setLevel("ERROR")  # W6's tf.nn.dropout(h, keep_prob) would print a deprecation notice
 except ImportError:  # the TensorFlow 1 rows are left out
     tf = tf1 = None
+import pytensor_peer  # noqa: E402  (bench/pytensor_peer.py; its rows are left out where PyTensor is not installed)
 
 
 # workloads -----------------------------------------------------------------------------------------------------------
@@ -499,6 +501,13 @@ def _tf1(w: Workload | ConvWorkload) -> Implementation:
                           (lambda p: feed.__setitem__(fed[2], p)) if isinstance(w, ConvWorkload) else None)
 
 
+def _pytensor(w: Workload, name: str) -> Implementation:
+    """PyTensor in one of its modes (``pytensor_peer.MODES``): shared variables, ``pytensor.grad``, one
+    ``pytensor.function`` with ``updates`` per step."""
+    peer = pytensor_peer.PyTensorMLP(w, pytensor_peer.MODES[name], DECAY, MOMENTUM, EPSILON)
+    return Implementation(name, peer.step, lambda: None, peer.loss_and_grads, peer.params, peer.setup_seconds)
+
+
 # W6 by hand: NumPy, JAX and PyTorch ----------------------------------------------------------------------------------
 def _im2col_same(x: np.ndarray, k: int) -> np.ndarray:
     """The k × k windows of NHWC ``x`` padded for a stride-1 SAME convolution, one row each, in HWIO's order of a
@@ -703,6 +712,8 @@ def implementations(w: Workload | ConvWorkload) -> list[Implementation]:
         made.append(_torch(w))
     if tf1 is not None:
         made.append(_tf1(w))
+    if pytensor_peer.pytensor is not None:
+        made += [_pytensor(w, name) for name in pytensor_peer.MODES]
     made.append(_symslow(w, "interpreter"))
     return made
 
@@ -829,6 +840,37 @@ def compile_times(depths: list[int], repeats: int) -> list[dict]:
     return rows
 
 
+PEER_SCRIPT = Path(__file__).with_name("pytensor_peer.py")
+
+
+def first_step_times(workload: str = "W3", timeout: float = 900.0) -> list[dict]:
+    """``workload`` from the start of building its graph to the end of its first training step, each in a new
+    process (``bench/pytensor_peer.py``, SymPy's cache empty): symslow's compiled backends, and each PyTensor mode
+    twice, first with its caches of compiled code in an empty folder (cold), then with what that run left there
+    (warm). A row has the child's ``seconds`` (wall clock) and ``cpu_seconds`` (the C++ compiler's included), or
+    an ``error``."""
+    runs = [("symslow numpy", None)] + [("symslow jax", None)] * (jax is not None)
+    if pytensor_peer.pytensor is not None:
+        runs += [(name, cache) for name in pytensor_peer.MODES for cache in ("cold", "warm")]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, cache in runs:
+            env = dict(os.environ)
+            if cache is not None:  # one folder for each mode: the warm run finds what the cold one compiled
+                flags = f"base_compiledir={Path(folder) / name.split()[1]}"
+                env["PYTENSOR_FLAGS"] = ",".join(f for f in (env.get("PYTENSOR_FLAGS"), flags) if f)
+            try:
+                done = subprocess.run([sys.executable, str(PEER_SCRIPT), workload, name], capture_output=True,
+                                      text=True, timeout=timeout, env=env)
+                cell = json.loads(done.stdout.strip().splitlines()[-1])
+            except subprocess.TimeoutExpired:
+                cell = {"error": f"no result within {timeout:g} s"}
+            except (IndexError, json.JSONDecodeError):
+                cell = {"error": (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:300]}
+            rows.append({"workload": workload, "name": name, "cache": cache, **cell})
+    return rows
+
+
 DEEP_GRAPHS = [("chain", 2000), ("mlp", 25), ("mlp", 50), ("mlp", 100), ("mlp", 200)]
 DEEP_SCRIPT = Path(__file__).with_name("deep_graphs.py")
 DEEP_IMPLEMENTATIONS = {"numpy": "symslow numpy", "jax": "symslow jax", "tf1": "TensorFlow 1 session"}
@@ -893,6 +935,10 @@ def machine() -> dict[str, str]:
         versions["PyTorch"] = torch.__version__
     if tf is not None:
         versions["TensorFlow"] = tf.__version__
+    if pytensor_peer.pytensor is not None:
+        import numba
+
+        versions["PyTensor"], versions["Numba"] = pytensor_peer.pytensor.__version__, numba.__version__
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
@@ -907,7 +953,8 @@ def ms(seconds: float) -> str:
 
 
 def report(results: list[tuple[Workload, dict[str, float], dict[str, float]]], compile_rows: list[dict],
-           deep_rows: list[dict], deep_timeout: float, info: dict[str, str]) -> str:
+           deep_rows: list[dict], deep_timeout: float, info: dict[str, str],
+           first_step_rows: list[dict] | None = None) -> str:
     lines = [f"Measured {info['date']} on {info['machine']}.", "", f"Versions: {info['versions']}.",
              f"Threads: {info['threads']}.", ""]
     if results:
@@ -924,6 +971,16 @@ def report(results: list[tuple[Workload, dict[str, float], dict[str, float]]], c
             scale = f"{r['total'] / base:.1f}" if base else "–"
             lines.append(f"| {r['depth']} | {r['nodes']} | {r['build']:.3f} | {r['gradients']:.3f} | "
                          f"{r['compile']:.3f} | {r['total']:.3f} | {scale} |")
+        lines.append("")
+    if first_step_rows:
+        lines += [f"### {first_step_rows[0]['workload']} from building the graph to the end of the first training "
+                  "step (s, each in a new process)", "",
+                  "| implementation | PyTensor's caches of compiled code | wall clock | CPU (compilers included) |",
+                  "| --- | --- | ---: | ---: |"]
+        caches = {"cold": "empty (cold)", "warm": "as the cold run left them (warm)", None: "–"}
+        for r in first_step_rows:
+            cells = [r["error"], "–"] if "error" in r else [f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.2f}"]
+            lines.append(f"| {r['name']} | {caches[r['cache']]} | " + " | ".join(cells) + " |")
         lines.append("")
     if deep_rows:
         names = list(deep_rows[0]["cells"])
@@ -958,6 +1015,9 @@ def step_tables(results: list[tuple[Workload, dict[str, float], dict[str, float]
                   ("symslow jax / TensorFlow 1 session", "symslow jax", "TensorFlow 1 session"),
                   ("fastest symslow / PyTorch eager", "fastest symslow", "PyTorch eager"),
                   ("fastest symslow / TensorFlow 1 session", "fastest symslow", "TensorFlow 1 session"),
+                  ("fastest symslow / PyTensor C", "fastest symslow", "PyTensor C"),
+                  ("fastest symslow / PyTensor Numba", "fastest symslow", "PyTensor Numba"),
+                  ("fastest symslow / fastest PyTensor", "fastest symslow", "fastest PyTensor"),
                   ("TensorFlow 1 session / hand-written NumPy", "TensorFlow 1 session", "hand-written NumPy"),
                   ("symslow interpreter / symslow numpy", "symslow interpreter", "symslow numpy")]
     lines.append("| ratio | " + " | ".join(w.name for w, _, _ in results) + " |")
@@ -965,9 +1025,12 @@ def step_tables(results: list[tuple[Workload, dict[str, float], dict[str, float]
     compiled = ("symslow numpy", "symslow jax")
     with_fastest = [{**t, "fastest symslow": min(t[n] for n in compiled if n in t)} if any(n in t for n in compiled)
                     else t for _, t, _ in results]
+    with_fastest = [{**t, "fastest PyTensor": min(t[n] for n in pytensor_peer.MODES if n in t)}
+                    if any(n in t for n in pytensor_peer.MODES) else t for t in with_fastest]
     for label, a, b in ratio_rows:
         cells = [f"{t[a] / t[b]:.2f}" if a in t and b in t else "–" for t in with_fastest]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        if set(cells) != {"–"}:  # PyTensor's rows, for instance, where no workload has it (W6)
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "### One-time cost: build, differentiate, compile and run the first step (s, wall clock)", "",
               *header]
     for name in names:
@@ -1032,6 +1095,10 @@ def main(argv: list[str] | None = None) -> None:
     for r in compile_rows:
         print(f"  depth {r['depth']:3d}: {r['nodes']:5d} nodes, build {r['build']:.3f} s, gradients "
               f"{r['gradients']:.3f} s, code generation {r['compile']:.3f} s, total {r['total']:.3f} s")
+    first_rows = first_step_times() if "compile" in only else []
+    for r in first_rows:
+        print(f"  {r['workload']} {r['name']:16s} {r['cache'] or '':5s} " + (r["error"] if "error" in r else
+              f"{r['seconds']:7.2f} s wall, {r['cpu_seconds']:7.2f} CPU s"))
     deep_rows = []
     if "deep" in only:
         deep = ["numpy"] if args.quick else ["numpy"] + ["jax"] * (jax is not None) + ["tf1"] * (tf1 is not None)
@@ -1040,7 +1107,7 @@ def main(argv: list[str] | None = None) -> None:
     cnn_results = [r for r in results if isinstance(r[0], ConvWorkload)]
     results = [r for r in results if not isinstance(r[0], ConvWorkload)]
     if results or compile_rows or deep_rows:
-        text = report(results, compile_rows, deep_rows, args.deep_timeout, info)
+        text = report(results, compile_rows, deep_rows, args.deep_timeout, info, first_rows)
         print("\n" + text)
         write_results(args.results, text)
         print(f"wrote {args.results}")
