@@ -9,7 +9,8 @@
    or :data:`MAX_FUSED_LENGTH` characters, or where the consumer's formula would compute it twice;
 4. **print**: each node's formula is printed once, by the backend's SymPy printer, with its inputs as placeholders,
    and the inputs' code is put in their place; nodes become ``v0, v1, ...``, pieces a structural formula uses twice
-   ``t0, t1, ...``; user-given names appear only in comments, escaped;
+   ``t0, t1, ...``; user-given names appear only in comments, escaped; a part of a line written exactly as an
+   earlier line reads that line's name (the gradient of ``relu`` reads the relu's output);
 5. **exec** once; the function is cached by the graph for this combination of fetches and feeds.
 
 The code computes the graph exactly, IEEE value for value as the interpreter does: a formula is printed as the op
@@ -236,7 +237,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
             writer.materialize(node)
 
     results = [writer.full(n) for n in fetches if not isinstance(n, group)] + [writer.full(n) for n in updates]
-    lines = _live(writer.lines, results)
+    lines = _live(_reuse_lines(writer.lines), results)
     needed = set().union(*(line.names for line in lines), *(r.names for r in results))
     constant_values = [(name, value, note) for name, value, note in writer.constants if name in needed]
     source = _print_source(lines, writer, placeholders, variables, constant_values, fetches, updates, backend)
@@ -753,6 +754,44 @@ def _live(lines: list[_Line], results: list[Code]) -> list[_Line]:
         kept.append(line)
         needed |= line.names
     return kept[::-1]
+
+
+def _reuse_lines(lines: list[_Line]) -> list[_Line]:
+    """Each line with a part written as the whole of an earlier line reads that line's name instead.
+
+    The code assigns each name once and changes no value in place, so the part would compute the earlier line's
+    value again: the gradient of ``relu``, ``sign(maximum(a, 0))``, reads the relu's output. A line is never replaced
+    as a whole (each still makes its own array), and a user op's line (which may draw random numbers) is never read
+    for another."""
+    seen: dict[str, str] = {}  # a line's code -> its name
+    reused = []
+    for line in lines:
+        original = text = line.text
+        if text is None:
+            reused.append(line)
+            continue
+        if seen and text.isascii():  # (ast's offsets count bytes)
+            with _parse_lock:
+                tree = ast.parse(text, mode="eval")
+            spans: list[tuple[int, int, str]] = []
+            todo = list(ast.iter_child_nodes(tree.body))  # the parts, not the whole
+            while todo:
+                node = todo.pop()
+                name = None
+                if isinstance(node, (ast.Call, ast.BinOp, ast.UnaryOp)):
+                    name = seen.get(text[node.col_offset:node.end_col_offset])
+                if name is None:
+                    todo.extend(ast.iter_child_nodes(node))
+                else:
+                    spans.append((node.col_offset, node.end_col_offset, name))
+            if spans:
+                for begin, end, name in sorted(spans, reverse=True):  # the parts found do not overlap
+                    text = text[:begin] + name + text[end:]
+                line = replace(line, text=text, names=line.names | {name for _, _, name in spans})
+        if line.name is not None and not line.kept:
+            seen.setdefault(original, line.name)
+        reused.append(line)
+    return reused
 
 
 def _sharing(exprs: list) -> list[int]:

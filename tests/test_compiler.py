@@ -189,6 +189,28 @@ def test_generated_code_computes_every_result_in_its_nodes_dtype(dtype):
                 assert np.asarray(value).dtype == np.dtype(node.dtype), (node.name, np.asarray(value).dtype)
 
 
+def test_a_line_computed_again_inside_a_later_line_is_read_by_its_name():
+    # relu's gradient is sign(maximum(a, 0)), the relu itself: it reads the relu's line; values stay the interpreter's,
+    # at 0, -0.0, NaN and inf too
+    with ts.Graph().as_default():
+        x = ts.placeholder(ts.float64, shape=(None, 3), name="x")
+        w = ts.Variable(np.array([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]]), name="w")
+        h = ts.nn.relu(ts.matmul(x, w))
+        J = ts.reduce_sum(ts.square(h) + h)
+        (dx,) = ts.gradients(J, [x])
+        feed = {x: np.array([[1.0, 0.0, -0.0], [np.nan, 2.0, 1.0], [np.inf, -1.0, 0.5], [0.0, 0.0, 0.0]])}
+        session = ts.Session()
+        session.run(ts.global_variables_initializer())
+        source = session.source([J, dx], feed)
+        relu_line = next(line for line in source.splitlines() if "numpy.maximum(" in line)
+        name = relu_line.split("=")[0].strip()
+        assert source.count("numpy.maximum(") == 1 and f"numpy.sign({name})" in source, source
+        interpreter = ts.Session(backend="interpreter")
+        interpreter.run(ts.global_variables_initializer())
+        for got, expected in zip(session.run([J, dx], feed), interpreter.run([J, dx], feed)):
+            np.testing.assert_array_equal(got, expected)
+
+
 # memory ------------------------------------------------------------------------------------------------------------
 def _sources_in_linecache() -> set[str]:
     return {name for name in linecache.cache if name.startswith("<symslow-compiled-")}

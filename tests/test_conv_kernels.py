@@ -42,6 +42,34 @@ def ref_backprop_input(g, w, size, strides, padding, dilations):
     return out
 
 
+def ref_conv2d(x, w, strides, padding, dilations):
+    """Each output pixel: the sum over the filter's taps of the input pixel the tap reads (zero in the padding)
+    times the tap."""
+    n, h, wd, _ = x.shape
+    kh, kw, _, o = w.shape
+    (oh, top), (ow, left) = (layout(s, k, st, d, padding) for s, k, st, d in zip((h, wd), (kh, kw), strides, dilations))
+    out = np.zeros((n, oh, ow, o), dtype=x.dtype)
+    for i, j, a, b in itertools.product(range(oh), range(ow), range(kh), range(kw)):
+        r, q = i * strides[0] + a * dilations[0] - top, j * strides[1] + b * dilations[1] - left
+        if 0 <= r < h and 0 <= q < wd:
+            out[:, i, j, :] += x[:, r, q, :] @ w[a, b]
+    return out
+
+
+def ref_backprop_filter(x, g, k_hw, strides, padding, dilations):
+    """Each tap of the filter: the input pixels it read, weighted by the gradients of the output pixels they made."""
+    n, h, wd, c = x.shape
+    _, oh, ow, o = g.shape
+    top = layout(h, k_hw[0], strides[0], dilations[0], padding)[1]
+    left = layout(wd, k_hw[1], strides[1], dilations[1], padding)[1]
+    out = np.zeros((*k_hw, c, o), dtype=x.dtype)
+    for i, j, a, b in itertools.product(range(oh), range(ow), range(k_hw[0]), range(k_hw[1])):
+        r, q = i * strides[0] + a * dilations[0] - top, j * strides[1] + b * dilations[1] - left
+        if 0 <= r < h and 0 <= q < wd:
+            out[a, b] += x[:, r, q, :].T @ g[:, i, j, :]
+    return out
+
+
 def ref_first_max(x, ksize, strides, padding):
     """For every window and channel: the (row, column) of its first maximum, row by row, padding pixels being the
     dtype's lowest value; a window holding a NaN gives its first NaN. May lie in the padding."""
@@ -112,6 +140,32 @@ def test_conv2d_backprop_input_is_the_transposed_convolution(size, k, strides, d
     assert got.dtype == dtype
 
 
+@pytest.mark.parametrize("block_bytes", [1, conv_kernels.BLOCK_BYTES])  # one image a block; the whole batch
+@pytest.mark.parametrize("channels", [1, 3])  # one channel: the rows are built tap by tap
+@pytest.mark.parametrize("size, k, strides, dilations, padding", CONV_CASES)
+def test_convolution_and_its_gradients_block_by_block(size, k, strides, dilations, padding, channels, block_bytes,
+                                                      monkeypatch):
+    monkeypatch.setattr(conv_kernels, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(sum(size) + 10 * sum(k) + 100 * sum(strides) + 1000 * channels)
+    out_hw = [layout(s, kk, st, d, padding)[0] for s, kk, st, d in zip(size, k, strides, dilations)]
+    x = rng.integers(-3, 4, (3, *size, channels)).astype(np.float32)
+    w = rng.integers(-3, 4, (*k, channels, 2)).astype(np.float32)
+    g = rng.integers(-3, 4, (3, *out_hw, 2)).astype(np.float32)
+    args = strides, padding, dilations
+    np.testing.assert_array_equal(conv_kernels.conv2d(np, x, w, *args), ref_conv2d(x, w, *args))
+    np.testing.assert_array_equal(conv_kernels.conv2d_backprop_filter(np, x, g, k, *args),
+                                  ref_backprop_filter(x, g, k, *args))
+    np.testing.assert_array_equal(conv_kernels.conv2d_backprop_input(np, g, w, size, *args),
+                                  ref_backprop_input(g, w, size, *args))
+
+
+def test_convolution_of_an_empty_batch():
+    x, w, g = np.zeros((0, 5, 5, 2)), np.ones((3, 3, 2, 4)), np.zeros((0, 5, 5, 4))
+    assert conv_kernels.conv2d(np, x, w, (1, 1), "SAME", (1, 1)).shape == (0, 5, 5, 4)
+    np.testing.assert_array_equal(conv_kernels.conv2d_backprop_filter(np, x, g, (3, 3), (1, 1), "SAME", (1, 1)),
+                                  np.zeros((3, 3, 2, 4)))
+
+
 def _pool_input(rng, shape, dtype):
     """Small integers, so that windows tie often; with NaN, -inf and -0.0 among them where the dtype has them."""
     x = rng.integers(-2, 3, shape).astype(dtype)
@@ -146,6 +200,19 @@ def test_max_pool_gradient_goes_to_each_windows_first_maximum(size, ksize, strid
     h = rng.integers(1, 9, x.shape).astype(np.float64)
     assert_identical(conv_kernels.max_pool_grad_grad(np, x, h, ksize, strides, padding),
                      ref_max_pool_grad_grad(x, h, ksize, strides, padding))
+
+
+@pytest.mark.parametrize("size, padding", [((6, 6), "SAME"), ((6, 8), "VALID"), ((5, 7), "SAME"), ((5, 7), "VALID")])
+def test_max_pool_gradient_of_either_sign_leaves_positive_zeros(size, padding):
+    # 2 x 2 windows of stride 2 tile 6 x 6 and 6 x 8 (every pixel is written once); on 5 x 7 they are padded ("SAME")
+    # or leave a row and a column unread ("VALID")
+    rng = np.random.default_rng(sum(size))
+    x = _pool_input(rng, (2, *size, 3), np.float32)
+    out_hw = [layout(s, 2, 2, 1, padding)[0] for s in size]
+    g = rng.integers(-4, 5, (2, *out_hw, 3)).astype(np.float32)
+    g[rng.random(g.shape) < 0.3] = -0.0
+    assert_identical(conv_kernels.max_pool_grad(np, x, g, (2, 2), (2, 2), padding),
+                     ref_max_pool_grad(x, g, (2, 2), (2, 2), padding))
 
 
 def test_max_pool_gradient_at_ties_nan_and_minus_infinity_by_hand():

@@ -2,13 +2,16 @@
 interpreter.
 
 NumPy and CuPy share one implementation, written against the array module ``xp`` they pass. A convolution is a
-strided view of the padded input (every window of every image side by side, no data copied), one reshape of it into
-rows (im2col, the one copy) and one matrix product with the filter; the gradient with respect to the filter is the
-same rows times the incoming gradient. The gradients with respect to an input go the other way, one position of the
-window (one tap) at a time: each tap's share of every output pixel (for a convolution one matrix product with
-that tap's filter, for a max pool the gradient where the tap holds the window's first maximum) is added to the
-strided slice of the padded input that the tap read. A pooling is the strided view and a ``max`` or a ``sum``. No
-Python loop runs over pixels: the loops run over the taps (25 for a 5x5 filter, 4 for a 2x2 pool).
+strided view of the padded input (every window of every image side by side, no data copied), its reshape into rows
+(im2col, the one copy) and a matrix product with the filter, a block of a few images at a time on NumPy (see
+:data:`BLOCK_BYTES`); the gradient with respect to the filter is the same rows times the incoming gradient, the
+blocks' products added. The gradient with respect to the input is, for strides of 1, the convolution of the padded
+incoming gradient with the filter turned around; for larger strides, and for a max pool, it goes the other way, one
+position of the window (one tap) at a time: each tap's share of every output pixel (for a convolution one matrix
+product with that tap's filter, for a max pool the gradient where the tap holds the window's first maximum) is added
+to the strided slice of the padded input that the tap read. A pooling is the strided view and an elementwise
+``maximum`` per tap, or a ``sum``. No Python loop runs over pixels: the loops run over the taps (25 for a 5x5 filter,
+4 for a 2x2 pool) and the blocks.
 
 JAX has no strided views; its functions (``lax_*``) are one ``jax.lax.conv_general_dilated`` or
 ``jax.lax.reduce_window`` each, which XLA compiles with the rest of the step.
@@ -85,28 +88,79 @@ def windows(xp, x, k_hw: Pair, strides: Pair, dilations: Pair):
     )
 
 
-def _im2col(xp, x, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
-    """The windows of ``x`` (padded as the convolution pads it) as rows: ``(N * OH * OW, KH * KW * C)``, the one copy a
-    convolution makes; and the output's ``(N, OH, OW)``."""
+# NumPy builds a convolution's rows a few images at a time, about this many bytes of them (half a core's L2 cache),
+# and multiplies each block as it is built: the block is still in the cache when the product reads it, where the rows
+# of a whole batch (40 MB for the second convolution of bench/'s CNN) go to fresh memory and back, which took about
+# as long as their product.
+BLOCK_BYTES = 2**20
+
+
+def _blocks(xp, n: int, per_image: int) -> list[slice]:
+    """Slices of a batch of ``n`` images whose rows take about :data:`BLOCK_BYTES` (``per_image`` bytes an image);
+    on a GPU (an array module other than NumPy) the whole batch at once."""
+    step = n if xp is not np else BLOCK_BYTES // max(per_image, 1)
+    step = max(step, 1)
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _windows_padded(xp, x, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
+    """The windows of ``x``, padded as the convolution pads it: a view ``(N, OH, OW, KH, KW, C)``."""
     padded = _pad(xp, x, _pads_2d(x.shape[1:3], k_hw, strides, dilations, padding))
-    cols = windows(xp, padded, k_hw, strides, dilations)
+    return windows(xp, padded, k_hw, strides, dilations)
+
+
+def _row_blocks(xp, cols):
+    """For each block of images (see :data:`BLOCK_BYTES`), its slice of the batch and its windows as the rows of a
+    matrix ``(pixels, KH * KW * C)`` (im2col), the one copy a convolution makes.
+
+    An image of one channel (a grayscale input) would have its rows copied ``KW`` values at a time; they are built
+    instead one tap at a time, each a copy of whole image rows, as the columns of a transposed matrix (twice as
+    fast)."""
+    n, oh, ow, kh, kw, c = cols.shape
+    for block in _blocks(xp, n, oh * ow * kh * kw * c * cols.itemsize):
+        part = cols[block]
+        if c > 1:
+            yield block, part.reshape(-1, kh * kw * c)
+            continue
+        columns = xp.empty((kh, kw, *part.shape[:3]), dtype=part.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                columns[i, j] = part[:, :, :, i, j, 0]
+        yield block, columns.reshape(kh * kw, -1).T
+
+
+def _correlate(xp, cols, w):
+    """Each window of ``cols`` (a view as :func:`windows` gives) times the HWIO filter ``w``: ``(N, OH, OW, O)``,
+    one matrix product per block of images."""
     n, oh, ow = cols.shape[:3]
-    return cols.reshape(n * oh * ow, -1), (n, oh, ow)
+    o = w.shape[3]
+    w2 = w.reshape(-1, o)
+    out = xp.empty((n, oh, ow, o), dtype=xp.result_type(cols.dtype, w.dtype))
+    for block, rows in _row_blocks(xp, cols):
+        xp.matmul(rows, w2, out=out[block].reshape(-1, o))
+    return out
 
 
 def conv2d(xp, x, w, strides: Pair, padding: str, dilations: Pair):
     """TensorFlow's ``conv2d`` (a cross-correlation) of NHWC ``x`` with an HWIO filter ``w``: im2col, then one
-    matrix product."""
-    cols, (n, oh, ow) = _im2col(xp, x, w.shape[:2], strides, padding, dilations)
-    return (cols @ w.reshape(-1, w.shape[3])).reshape(n, oh, ow, w.shape[3])
+    matrix product (a few images at a time)."""
+    return _correlate(xp, _windows_padded(xp, x, w.shape[:2], strides, padding, dilations), w)
 
 
 def conv2d_backprop_input(xp, g, w, size: Pair, strides: Pair, padding: str, dilations: Pair):
-    """The gradient of ``conv2d`` with respect to an input of spatial ``size``, the transposed convolution of ``g``:
-    for each tap of the filter, one matrix product (every output pixel's share for the input pixel the tap read),
-    added to the tap's strided slice of the padded input."""
+    """The gradient of ``conv2d`` with respect to an input of spatial ``size``, the transposed convolution of ``g``.
+
+    With strides of 1 it is a convolution itself (as :func:`lax_conv2d_backprop_input` says), computed as
+    :func:`conv2d` is. With larger strides, for each tap of the filter one matrix product (every output pixel's share
+    for the input pixel the tap read) is added to the tap's strided slice of the padded input."""
     n, oh, ow, o = g.shape
     kh, kw, c, _ = w.shape
+    if tuple(strides) == (1, 1):
+        forward = _pads_2d(size, (kh, kw), strides, dilations, padding)
+        widths = tuple((span(k, d) - 1 - before, m + before - out_size)
+                       for m, out_size, k, d, (before, _) in zip(size, (oh, ow), (kh, kw), dilations, forward))
+        cols = windows(xp, _pad(xp, g, widths), (kh, kw), (1, 1), dilations)
+        return _correlate(xp, cols, w[::-1, ::-1].transpose(0, 1, 3, 2))
     out, unpad = _padded_zeros(xp, n, size, c, xp.result_type(g.dtype, w.dtype), (kh, kw), strides, padding,
                                dilations)
     rows = g.reshape(-1, o)
@@ -120,18 +174,28 @@ def conv2d_backprop_input(xp, g, w, size: Pair, strides: Pair, padding: str, dil
 
 def conv2d_backprop_filter(xp, x, g, k_hw: Pair, strides: Pair, padding: str, dilations: Pair):
     """The gradient of ``conv2d`` with respect to a filter of spatial size ``k_hw``: each window of ``x``, weighted
-    by the gradient of the output pixel it made, summed over the batch and the pixels (one matrix product)."""
-    cols, _ = _im2col(xp, x, k_hw, strides, padding, dilations)
+    by the gradient of the output pixel it made, summed over the batch and the pixels (one matrix product per block
+    of images, the blocks' products added)."""
+    cols = _windows_padded(xp, x, k_hw, strides, padding, dilations)
     o = g.shape[3]
-    return (cols.T @ g.reshape(-1, o)).reshape(*k_hw, x.shape[3], o)
+    total = None
+    for block, rows in _row_blocks(xp, cols):
+        part = rows.T @ g[block].reshape(-1, o)
+        if total is None:
+            total = part
+        else:
+            total += part
+    if total is None:  # an empty batch
+        total = xp.zeros((k_hw[0] * k_hw[1] * x.shape[3], o), dtype=xp.result_type(x.dtype, g.dtype))
+    return total.reshape(*k_hw, x.shape[3], o)
 
 
 def _padded_zeros(xp, n: int, size: Pair, c: int, dtype, k_hw: Pair, strides: Pair, padding: str,
-                  dilations: Pair = (1, 1)):
+                  dilations: Pair = (1, 1), zeros: bool = True):
     """Zeros of the padded input's shape ``(N, H + pads, W + pads, C)``, into which the taps add their shares, and
-    the index that cuts the padding off again."""
+    the index that cuts the padding off again (not zeroed where every pixel is to be written)."""
     (top, bottom), (left, right) = _pads_2d(size, k_hw, strides, dilations, padding)
-    out = xp.zeros((n, size[0] + top + bottom, size[1] + left + right, c), dtype=dtype)
+    out = (xp.zeros if zeros else xp.empty)((n, size[0] + top + bottom, size[1] + left + right, c), dtype=dtype)
     return out, (slice(None), slice(top, top + size[0]), slice(left, left + size[1]), slice(None))
 
 
@@ -161,9 +225,23 @@ def counts(size: Pair, ksize: Pair, strides: Pair, padding: str) -> np.ndarray:
     return (per_axis[0][:, None] * per_axis[1][None, :])[:, :, None]
 
 
+def _taps(cols, ksize: Pair) -> list:
+    """``((i, j), the pixel at tap (i, j) of every window)`` for each tap of the windows ``cols``, row by row."""
+    return [((i, j), cols[:, :, :, i, j, :]) for i in range(ksize[0]) for j in range(ksize[1])]
+
+
+def _window_max(xp, taps: list):
+    """The maximum of each window from its taps: one elementwise ``maximum`` per tap (a NaN wins, as in ``max``),
+    faster than ``max`` over the middle axes of the strided view."""
+    if len(taps) == 1:
+        return taps[0].copy()  # a new array, not a view of the input
+    return functools.reduce(xp.maximum, taps)
+
+
 def max_pool(xp, x, ksize: Pair, strides: Pair, padding: str):
     """The maximum of each window (padding never wins: it is the dtype's lowest value)."""
-    return _pool_windows(xp, x, ksize, strides, padding, _lowest(xp, x.dtype)).max(axis=(3, 4))
+    cols = _pool_windows(xp, x, ksize, strides, padding, _lowest(xp, x.dtype))
+    return _window_max(xp, [tap for _, tap in _taps(cols, ksize)])
 
 
 def avg_pool(xp, x, ksize: Pair, strides: Pair, padding: str):
@@ -178,30 +256,41 @@ def _first_max(xp, x, ksize: Pair, strides: Pair, padding: str):
     its first NaN. Each window has exactly one such tap, which may be a pixel of the padding (when the window's
     maximum is the lowest value)."""
     cols = _pool_windows(xp, x, ksize, strides, padding, _lowest(xp, x.dtype))
-    taps = [((i, j), cols[:, :, :, i, j, :]) for i in range(ksize[0]) for j in range(ksize[1])]
-    # one elementwise maximum per tap (a NaN wins, as in ``max``): faster than ``max`` over the middle axes of the
-    # strided view, and ``==`` below does not tell which of -0.0 and 0.0 it kept
-    top = functools.reduce(xp.maximum, [tap for _, tap in taps])
-    free = None  # the windows whose first maximum is still to come
-    for position, tap in taps:
+    taps = _taps(cols, ksize)
+    top = _window_max(xp, [tap for _, tap in taps])  # ``==`` does not tell which of -0.0 and 0.0 it kept
+    # a maximum that is NaN equals no tap: only then are the NaNs looked for
+    nan = xp.dtype(x.dtype).kind == "f" and bool(xp.isnan(top).any())
+    taken = None  # the windows whose first maximum has come
+    for k, (position, tap) in enumerate(taps):
         hit = tap == top
-        if xp.dtype(x.dtype).kind == "f":
+        if nan:
             hit |= xp.isnan(tap)
-        if free is None:
-            free = ~hit
-        else:
-            hit &= free
-            free &= ~hit
+        if taken is not None:
+            hit = xp.greater(hit, taken)  # on booleans, ``a > b`` is ``a and not b``
+        if k < len(taps) - 1:
+            taken = hit if taken is None else taken | hit
         yield position, hit
 
 
 def max_pool_grad(xp, x, g, ksize: Pair, strides: Pair, padding: str):
     """The gradient of ``max_pool``: each output pixel's ``g`` goes to the first maximum of its window, and ``0 * g``
-    to the window's other pixels."""
+    to the window's other pixels, each added to the zeros of the padded input.
+
+    Where the windows tile the padded input (the window is the stride and covers it to the end, as a 2 x 2 pool of
+    stride 2 on an even size), each pixel is one tap of one window: its tap's ``hit * g`` is written there directly
+    and the zero added once at the end (``0 + y`` is ``y``, but +0.0 where ``y`` is -0.0)."""
     n, oh, ow, c = g.shape
-    out, unpad = _padded_zeros(xp, n, x.shape[1:3], c, g.dtype, ksize, strides, padding)
+    (top, bottom), (left, right) = _pads_2d(x.shape[1:3], ksize, strides, (1, 1), padding)
+    tiles = tuple(ksize) == tuple(strides) and (x.shape[1] + top + bottom, x.shape[2] + left + right) == (
+        oh * strides[0], ow * strides[1])
+    out, unpad = _padded_zeros(xp, n, x.shape[1:3], c, g.dtype, ksize, strides, padding, zeros=not tiles)
     for (i, j), hit in _first_max(xp, x, ksize, strides, padding):
-        out[_tap(i, j, (oh, ow), strides)] += hit * g
+        if tiles:
+            xp.multiply(hit, g, out=out[_tap(i, j, (oh, ow), strides)])
+        else:
+            out[_tap(i, j, (oh, ow), strides)] += hit * g
+    if tiles:
+        out += 0
     return out[unpad]
 
 
