@@ -443,6 +443,8 @@ def test_nodes_on_values_print_draw_and_refuse_a_second_derivative():
     text = ts.latex(g)
     assert r"\texttt{\_exp\_gradient}" in text and "your function, on values" in text
     assert str(g.expr).startswith("_exp_gradient(")
+    pretty = ts.pretty(g).splitlines()[-1]  # the function's name as written (not "_exp" with subscript "gradient")
+    assert pretty.startswith("_exp_gradient") and pretty.rstrip().endswith("[0]")
     source = symslow.viz.draw_gradients(J, [x]).source
     assert "_exp_gradient" in source
     with pytest.raises(ts.LookupGradientError, match="computed on values by .*_exp_gradient"):

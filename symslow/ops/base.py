@@ -337,18 +337,32 @@ def call_compute(node: Operation, values: Sequence) -> Any:
 def operand(node: Node) -> sympy.Expr:
     """What stands for ``node`` in its consumers' formulas: its symbol, or its number if it is a scalar constant
     (but inside :func:`constants_as_symbols`, its symbol)."""
-    if isinstance(node, Constant) and not getattr(_constants, "as_symbols", False):
+    if isinstance(node, Constant) and not _constants.value:
         number = node.scalar()
         if number is not None:
             return number
     return node.symbol
 
 
-_constants = threading.local()
+class ThreadFlag(threading.local):
+    """A switch that is on in the current thread inside ``with flag.on():`` (nested uses keep it on), off elsewhere
+    and in every other thread."""
+
+    value = False
+
+    @contextlib.contextmanager
+    def on(self) -> Iterator[None]:
+        before, self.value = self.value, True
+        try:
+            yield
+        finally:
+            self.value = before
 
 
-@contextlib.contextmanager
-def constants_as_symbols() -> Iterator[None]:
+_constants = ThreadFlag()
+
+
+def constants_as_symbols() -> contextlib.AbstractContextManager:
     """Formulas built inside stand for scalar constants by their symbols: the compiler prints the constants itself,
     in their dtypes, where a number in a formula would be a Python float.
 
@@ -362,12 +376,7 @@ def constants_as_symbols() -> Iterator[None]:
         ...     operand(c)
         c
     """
-    before = getattr(_constants, "as_symbols", False)
-    _constants.as_symbols = True
-    try:
-        yield
-    finally:
-        _constants.as_symbols = before
+    return _constants.on()
 
 
 class ElementwiseOp(Operation):

@@ -21,14 +21,14 @@ import contextlib
 import html
 import threading
 import warnings
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy
 
 from ..errors import LookupGradientError, ShapeError, describe
 from ..graph import Node, as_node, format_shape
-from .base import Operation
+from .base import Operation, ThreadFlag, pretty_call
 
 _registry: dict[str, "RegisterGradient"] = {}
 _lock = threading.Lock()
@@ -140,25 +140,19 @@ def unregister_gradient(op_type: str) -> None:
         del _registry[op_type]
 
 
-@contextlib.contextmanager
-def own_rules() -> Iterator[None]:
+def own_rules() -> contextlib.AbstractContextManager:
     """Gradients built inside (in this thread) use symslow's own rule wherever an op has one, registrations aside:
     the reference a registered function is checked against (:func:`symslow.testing.check_gradients`)."""
-    before = getattr(_own_rules, "on", False)
-    _own_rules.on = True
-    try:
-        yield
-    finally:
-        _own_rules.on = before
+    return _own_rules.on()
 
 
-_own_rules = threading.local()
+_own_rules = ThreadFlag()
 
 
 def input_gradients(op: Operation, grad: Node, indices: Sequence[int]) -> dict[int, Node | None]:
     """The gradients backpropagation passes from ``op`` to its inputs at ``indices``, given ``grad`` = ∂J/∂op: the
     registered function's if there is one, else the op's own rule."""
-    if getattr(_own_rules, "on", False) and type(op).gradient is not Operation.gradient:
+    if _own_rules.value and type(op).gradient is not Operation.gradient:
         return {i: op.gradient(grad, i) for i in indices}
     override = getattr(op, "gradient_override", None)  # set by Graph.gradient_override_map
     registration = _registry.get(override or op.op_type)
@@ -226,9 +220,9 @@ class OnValues(sympy.Function):
         return f"{self.function_name}({', '.join(printer._print(a) for a in self.args)})[{self.index}]"
 
     def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
+        from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-        return prettyForm(self._sympystr(sympy.printing.str.StrPrinter()))
+        return prettyForm(*stringPict.next(pretty_call(printer, self.function_name, self.args), f"[{self.index}]"))
 
     def _symslow_html(self, printer) -> str:  # in diagrams (symslow.viz.style.HtmlFormulaPrinter)
         return f"your function {html.escape(self._sympystr(printer))}"
