@@ -77,6 +77,10 @@ class ArrayPrinterFixes:
         h0 = expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
         return f"{self._module_format(self._module + '.heaviside')}({self._print(expr.args[0])}, {float(h0)!r})"
 
+    def checked_indices(self, indices: str, size: str) -> str:
+        """``indices`` (code) checked to lie in [0, size) before an op indexes with them."""
+        return f"runtime.checked_indices({indices}, {size})"
+
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.base, expr.exp
         if exponent is sympy.S.NegativeOne:  # 1/(a*b), but 1/x and 1/exp(x)
@@ -119,7 +123,11 @@ class CuPyCodePrinter(ArrayPrinterFixes, CuPyPrinter):
 
 
 class JaxCodePrinter(ArrayPrinterFixes, JaxPrinter):
-    pass
+    """JAX's spellings: :class:`ArrayPrinterFixes`, and indices taken unchecked, because a jit-compiled step cannot
+    raise on a value: XLA clamps an out-of-range index of a gather and drops it from the gradient's scatter."""
+
+    def checked_indices(self, indices: str, size: str) -> str:
+        return indices
 
 
 @dataclass

@@ -39,6 +39,25 @@ def log_softmax(xp, x, axis):
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def checked_indices(indices, size):
+    """``indices``, after checking that each is in [0, size): an index outside makes ``gather`` fail, as the
+    interpreter and TensorFlow do, rather than wrap around (-1) or fall out of its gradient.
+
+    Example:
+        >>> checked_indices(np.array([2, 0]), 3)
+        array([2, 0])
+        >>> checked_indices(np.array([3]), 3)
+        Traceback (most recent call last):
+        ...
+        IndexError: index 3 is out of range [0, 3)
+    """
+    if indices.size:
+        low, high = indices.min(), indices.max()
+        if low < 0 or high >= size:
+            raise IndexError(f"index {low if low < 0 else high} is out of range [0, {size})")
+    return indices
+
+
 def matmul_vjp(g, a, b, index):
     """The gradient of ``a @ b`` for operand ``index`` when the ranks were unknown at graph-building time."""
     a2 = a[None, :] if a.ndim == 1 else a

@@ -182,6 +182,21 @@ def test_a_repeated_run_checks_each_new_shape_and_dtype():
         session.run(successor, {n: np.array(4.5)})
 
 
+def test_a_failing_remembered_run_names_the_node_and_changes_no_variable():
+    ts.Graph().as_default()
+    table = ts.Variable(np.array([[1.0, 2.0], [3.0, 4.0]]), name="table")
+    rows = ts.placeholder(ts.int64, shape=(2,), name="rows")
+    picked = ts.gather(table, rows, name="picked")
+    train = ts.train.GradientDescentOptimizer(0.5).minimize(ts.reduce_sum(picked))
+    session = ts.Session()
+    for _ in range(2):  # the first run, and the remembered one
+        session.run(train, {rows: np.array([0, 0])})
+    np.testing.assert_array_equal(session.run(table), [[-1.0, 0.0], [3.0, 4.0]])  # picked twice a run: 2 x 0.5 x 2
+    with pytest.raises(ts.errors.InvalidArgumentError, match="picked"):
+        session.run(train, {rows: np.array([1, 5])})  # the same shape and dtype, an index out of range
+    np.testing.assert_array_equal(session.run(table), [[-1.0, 0.0], [3.0, 4.0]])
+
+
 def test_a_variable_assigned_a_fed_array_keeps_its_own_copy():
     ts.Graph().as_default()
     x = ts.placeholder(ts.float64, shape=(2, 2), name="x")

@@ -16,6 +16,7 @@ from ..dtypes import literal_array
 from ..errors import InvalidArgumentError
 from ..graph import Node, as_node, format_shape
 from .array import FULL, expand_dims, slice_op, squeeze
+from ..printing import postfix
 from .base import Operation, call, operand
 
 
@@ -148,7 +149,9 @@ class gather(Operation):
 
     @staticmethod
     def print_code(printer, params, indices, axis):
-        return call(printer, "take", params, indices, f"axis={axis}")
+        size = f"{postfix(params)}.shape[{axis}]"
+        return call(printer, "take", params, printer.checked_indices(call(printer, "asarray", indices), size),
+                    f"axis={axis}")
 
     @staticmethod
     def print_latex(printer, params, indices, axis):
@@ -197,6 +200,7 @@ class gather_vjp(Operation):
         if depth is None:
             raise NotImplementedError("the gradient of gather needs the shapes of its inputs when compiling")
         g = g if g.isidentifier() else call(printer, "asarray", g)
+        indices = printer.checked_indices(call(printer, "asarray", indices), str(depth))
         hot = call(printer, "equal", call(printer, "expand_dims", indices, "-1"), call(printer, "arange", str(depth)))
         summed = call(printer, "tensordot", f"{hot}.astype({g}.dtype)", g,
                       f"axes=({tuple(range(rank))!r}, {tuple(range(axis, axis + rank))!r})")
@@ -212,6 +216,11 @@ class gather_vjp(Operation):
     def compute(self, g, indices, like):
         g, indices = np.asarray(g), np.asarray(indices)
         axis = self.axis % np.ndim(like)
+        n = np.shape(like)[axis]
+        if indices.size and (indices.min() < 0 or indices.max() >= n):
+            bad = indices[(indices < 0) | (indices >= n)].ravel()[0]
+            raise InvalidArgumentError(f"Op gather_vjp (node {self.name!r}): index {bad} is out of range [0, {n}) "
+                                       f"on axis {self.axis} of a gradient of shape {format_shape(np.shape(like))}.")
         result = np.zeros(np.shape(like), dtype=g.dtype)
         rank = indices.ndim
         moved = np.moveaxis(g, list(range(axis, axis + rank)), list(range(rank)))
