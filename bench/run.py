@@ -251,7 +251,9 @@ class Implementation:
     set_keep_prob: Callable[[float], None] | None = None
 
 
-def _symslow(w: Workload | ConvWorkload, backend: str) -> Implementation:
+def _symslow(w: Workload | ConvWorkload, backend: str, feeding: str = "own") -> Implementation:
+    """symslow's session on ``backend``; the JAX backend fed JAX arrays (``feeding="own"``, as the hand-written
+    JAX step is) or the NumPy arrays a TensorFlow 1 program feeds (``feeding="numpy"``)."""
     start = time.perf_counter()
     graph = ts.Graph()
     with graph.as_default():
@@ -277,8 +279,7 @@ def _symslow(w: Workload | ConvWorkload, backend: str) -> Implementation:
             fed, arrays = [X, c], [w.X, w.c]
         session = ts.Session(backend=backend)
         session.run(ts.global_variables_initializer())
-        # the JAX backend is fed arrays already on JAX's device, as the hand-written JAX step is
-        feed = dict(zip(fed, [jnp.asarray(a) for a in arrays] if backend == "jax" else arrays))
+        feed = dict(zip(fed, [jnp.asarray(a) for a in arrays] if backend == "jax" and feeding == "own" else arrays))
         if isinstance(w, ConvWorkload):
             feed[fed[2]] = 1.0  # keep_prob
         session.run(train, feed)
@@ -294,7 +295,8 @@ def _symslow(w: Workload | ConvWorkload, backend: str) -> Implementation:
         loss, *values = session.run([J, *grads], feed)
         return np.asarray(loss), values
 
-    return Implementation(f"symslow {backend}", lambda: session.run(train, feed), sync, loss_and_grads,
+    label = f"symslow {backend}" + (" fed NumPy" if backend == "jax" and feeding == "numpy" else "")
+    return Implementation(label, lambda: session.run(train, feed), sync, loss_and_grads,
                           lambda: session.run(variables), setup,
                           (lambda p: feed.__setitem__(fed[2], p)) if isinstance(w, ConvWorkload) else None)
 
@@ -409,8 +411,11 @@ def _torch(w: Workload) -> Implementation:
                           lambda: [p.detach().numpy().copy() for p in params], time.perf_counter() - start)
 
 
-def _jax(w: Workload) -> Implementation:
-    X, c, lr = jnp.asarray(w.X), jnp.asarray(w.c), w.learning_rate
+def _jax(w: Workload, feeding: str = "own") -> Implementation:
+    """Hand-written JAX, one ``jax.jit`` step, fed JAX arrays (``feeding="own"``) or NumPy arrays (``"numpy"``,
+    moved to JAX's device by every call, as a TensorFlow 1 program's feeds are)."""
+    X, c = (jnp.asarray(w.X), jnp.asarray(w.c)) if feeding == "own" else (w.X, w.c)
+    lr = w.learning_rate
     layers = len(w.params) // 2
 
     def loss(params, X, c):
@@ -452,7 +457,8 @@ def _jax(w: Workload) -> Implementation:
     start = time.perf_counter()
     step()
     jax.block_until_ready(state["params"])
-    return Implementation("hand-written JAX", step, lambda: jax.block_until_ready(state["params"]), loss_and_grads,
+    label = "hand-written JAX" + (" fed NumPy" if feeding == "numpy" else "")
+    return Implementation(label, step, lambda: jax.block_until_ready(state["params"]), loss_and_grads,
                           lambda: [np.asarray(p) for p in state["params"]], time.perf_counter() - start)
 
 
@@ -636,7 +642,8 @@ def _jax_cnn(w: ConvWorkload) -> Implementation:
     start = time.perf_counter()
     step()
     jax.block_until_ready(state["params"])
-    return Implementation("hand-written JAX", step, lambda: jax.block_until_ready(state["params"]), loss_and_grads,
+    label = "hand-written JAX" + (" fed NumPy" if feeding == "numpy" else "")
+    return Implementation(label, step, lambda: jax.block_until_ready(state["params"]), loss_and_grads,
                           lambda: [np.asarray(p) for p in state["params"]], time.perf_counter() - start,
                           set_keep_prob)
 
@@ -707,7 +714,7 @@ def implementations(w: Workload | ConvWorkload) -> list[Implementation]:
         return made + [_symslow(w, "interpreter")]
     made = [_numpy(w), _symslow(w, "numpy")]
     if jax is not None:
-        made += [_jax(w), _symslow(w, "jax")]
+        made += [_jax(w), _symslow(w, "jax"), _jax(w, "numpy"), _symslow(w, "jax", "numpy")]
     if torch is not None:
         made.append(_torch(w))
     if tf1 is not None:
@@ -1009,6 +1016,8 @@ def step_tables(results: list[tuple[Workload, dict[str, float], dict[str, float]
     lines += ["", "### Ratios (lower is better for symslow)", ""]
     ratio_rows = [("symslow numpy / hand-written NumPy", "symslow numpy", "hand-written NumPy"),
                   ("symslow jax / hand-written JAX", "symslow jax", "hand-written JAX"),
+                  ("symslow jax fed NumPy / hand-written JAX fed NumPy", "symslow jax fed NumPy",
+                   "hand-written JAX fed NumPy"),
                   ("symslow numpy / PyTorch eager", "symslow numpy", "PyTorch eager"),
                   ("symslow jax / PyTorch eager", "symslow jax", "PyTorch eager"),
                   ("symslow numpy / TensorFlow 1 session", "symslow numpy", "TensorFlow 1 session"),

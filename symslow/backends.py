@@ -144,6 +144,8 @@ class Backend:
         array_type: the backend's own array type, fed as it is (``jax.Array``, ``cupy.ndarray``); None for NumPy.
         immutable: whether its arrays cannot be changed in place (JAX's), so that a Variable's value may be a fed
             array itself rather than a copy.
+        takes_host_arrays: whether the jit-wrapped step takes NumPy arrays and moves them itself (JAX's does, faster
+            than a transfer of each before the call).
         extra: more names for the generated code's namespace (``dot_t`` for JAX).
     """
 
@@ -155,6 +157,7 @@ class Backend:
     jit: Callable[[Callable], Callable] = staticmethod(lambda f: f)
     array_type: type | None = None
     immutable: bool = False
+    takes_host_arrays: bool = False
     extra: dict = field(default_factory=dict)
 
     def is_native(self, value: Any) -> bool:
@@ -245,6 +248,7 @@ def _jax_backend() -> Backend:
         jit=jax.jit,  # the whole step, forward, backward and updates, as one XLA computation
         array_type=array_type,
         immutable=True,
+        takes_host_arrays=True,
         extra={"dot_t": dot_t},
     )
 
@@ -259,6 +263,16 @@ def _cupy_backend() -> Backend:
                    array_type=cupy.ndarray)
 
 
+def _numpy_backend() -> Backend:
+    return Backend("numpy", NumPyCodePrinter, {"numpy": "numpy"})
+
+
+# every compiled backend, by name: Session, available_backends() and the error messages read this one table
+COMPILED = {"numpy": _numpy_backend, "jax": _jax_backend, "cupy": _cupy_backend}
+# what Session(backend=...) takes: the compiled backends, and the interpreter (symslow.interpreter), the oracle
+SESSION_BACKENDS = (*COMPILED, "interpreter")
+
+
 def get_backend(name: str) -> Backend:
     """The backend called ``name`` ("numpy", "jax" or "cupy"); a clear error when its package is missing.
 
@@ -267,13 +281,10 @@ def get_backend(name: str) -> Backend:
         >>> get_backend("numpy").print_code(sympy.exp(sympy.Symbol("x")))
         'numpy.exp(x)'
     """
-    if name == "numpy":
-        return Backend("numpy", NumPyCodePrinter, {"numpy": "numpy"})
-    if name == "jax":
-        return _jax_backend()
-    if name == "cupy":
-        return _cupy_backend()
-    raise ValueError(f"Unknown backend {name!r}: choose 'numpy', 'jax', 'cupy' or 'interpreter'.")
+    make = COMPILED.get(name)
+    if make is None:
+        raise ValueError(f"Unknown backend {name!r}: choose one of {', '.join(map(repr, SESSION_BACKENDS))}.")
+    return make()
 
 
 def available_backends() -> list[str]:
@@ -286,7 +297,7 @@ def available_backends() -> list[str]:
         'numpy'
     """
     names = []
-    for name in ("numpy", "jax", "cupy"):
+    for name in COMPILED:
         try:
             get_backend(name)
         except ImportError:

@@ -15,18 +15,18 @@ As in TensorFlow 1, a session entered with ``with`` (or made default with ``as_d
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from .backends import SESSION_BACKENDS
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
 from .graph import Graph, Node, Placeholder, Variable, format_shape, get_default_graph, to_array
 from .ops.random import RandomStreams
 from .ops.state import group
-
-BACKENDS = ("numpy", "jax", "cupy", "interpreter")
 
 # Programs are compiled per combination of fetches and fed shapes; a graph keeps at most this many (the oldest go).
 MAX_PROGRAMS_PER_GRAPH = 256
@@ -95,8 +95,8 @@ class Session:
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy",
                  dtype: Any = None, check_numerics: bool = False, to_numpy: bool = True, devices: Any = None):
-        if backend not in BACKENDS:
-            raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
+        if backend not in SESSION_BACKENDS:
+            raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(map(repr, SESSION_BACKENDS))}.")
         if devices is not None and backend != "jax":
             raise ValueError(f"devices= takes JAX's devices: use Session(backend='jax', devices=...), not {backend!r}.")
         self.dtype = None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
@@ -166,7 +166,7 @@ class Session:
         if key is not None and not numerics:  # a combination run before: only the call is left to do
             call = self._calls.get(key)
             if call is not None:
-                return call.rebuild(self._run_compiled(call, [fed[i] for i in call.feed_order], feed_dict))
+                return call.run(fed)
         nodes, rebuild = _flatten(fetches)
         for node in nodes:
             if node.graph is not self.graph:
@@ -217,14 +217,62 @@ class Session:
         call = _Call(program, nodes, rebuild, [])
         if key is None or self._parallel is not None or any(feeds[p] is not v for p, v in (feed_dict or {}).items()):
             return call
-        if not self._plain and not all(self._backend.is_native(v) and self.dtype in (None, v.dtype) for v in fed):
-            return call  # the values move or change type on every run
+        if not all(v.dtype.kind != "f" or self.dtype in (None, v.dtype) for v in fed):
+            return call  # the values change type on every run
         position = {p: k for k, p in enumerate(feed_dict or {})}
         call.feed_order = [position[p] for p in program.placeholders]
+        call.run = self._runner(call, len(fed))
         if len(self._calls) > 64:
             self._calls.clear()
         self._calls[key] = call
         return call
+
+    def _runner(self, call: "_Call", fed_count: int) -> Callable[[list], Any]:
+        """What a run of ``call`` does once its fetches and fed shapes have been seen: the fed values in the
+        program's order, put on the backend's device (NumPy feeds to JAX or CuPy: one transfer each), the call, the
+        commit and the fetched values. A program that calls compute() ops, or whose new values' shapes the known
+        shapes do not prove, takes the general path."""
+        program, order, rebuild = call.program, call.feed_order, call.rebuild
+        jitted = self._backend.takes_host_arrays and not program.user_ops  # (a step with compute() ops is not)
+        to_device = None if self._plain or jitted else self._backend.to_device
+
+        def general(fed: list) -> Any:
+            feed_values = [fed[i] for i in order]
+            if to_device is not None:
+                feed_values = [to_device(v) for v in feed_values]
+            return rebuild(self._run_compiled(call, feed_values, dict(zip(program.placeholders, feed_values))))
+
+        if program.user_ops or not program.updates_checked or not (self._plain and program.fresh_updates or
+                                                                     self._immutable):
+            return general
+        function, constants, variables, refs = program.function, program.device_constants, program.variables, program.refs
+        stored, lock, update_lock, fetched = self._values, self._lock, self._update_lock, self._fetched
+        nodes = call.nodes
+
+        in_order = order == list(range(fed_count))  # the feed_dict holds the program's placeholders, in its order
+
+        def run(fed: list) -> Any:
+            feed_values = fed if in_order else [fed[i] for i in order]
+            if to_device is not None:
+                feed_values = [to_device(v) for v in feed_values]
+            with guard:
+                with lock:
+                    current = [stored.get(v) for v in variables]
+                if any(v is None for v in current):  # a Variable without a value: the general path gives it one
+                    return general(fed)
+                try:
+                    outputs, new_values = function(feed_values, current, constants)
+                except Exception as error:
+                    host = [np.asarray(self._backend.to_host(v)) for v in current]
+                    feeds = self._convert_feeds({p: fed[i] for p, i in zip(program.placeholders, order)})
+                    raise self._diagnose(nodes, feeds, program, host, error) from error
+                with lock:
+                    stored.update(zip(refs, new_values))
+            return rebuild(fetched(program, nodes, outputs, current, new_values))
+
+        # a run that assigns Variables reads, computes and commits while no other assigning run does
+        guard = update_lock if program.updates else contextlib.nullcontext()
+        return run
 
     def _run_compiled(self, call: "_Call", feed_values: list, feeds: dict, numerics: bool = False) -> list:
         if call.program.updates:  # read, compute and commit while no other assigning run does
@@ -273,11 +321,24 @@ class Session:
                 for ref, value in zip(program.refs, new_values):
                     shared = id(value) in fed or getattr(value, "base", None) is not None
                     stored[ref] = value.copy() if shared else cast(_typed(value, ref.dtype))
+        return self._fetched(program, nodes, outputs, current, new_values)
+
+    def _fetched(self, program, nodes: list[Node], outputs: Any, current: list, new_values: list) -> list:
+        """The fetched values as a run returns them. A fetched array that is a Variable's value (``identity(w)``),
+        or a view of an array (``reshape(w)``), is copied: changing it must not change the Variable."""
         if program.fetches_only_groups:  # a training op
             return list(outputs)
-        kept = {id(v) for v in new_values}  # a fetched new value must not alias the Variable's value
-        return [None if v is None and isinstance(n, group) else self._output(n, v.copy() if id(v) in kept else v)
-                for n, v in zip(nodes, outputs)]
+        if self._backend.immutable:
+            return [self._output(n, v) for n, v in zip(nodes, outputs)]
+        output, result, held = self._output, [], None
+        for node, value in zip(nodes, outputs):
+            if getattr(value, "ndim", 0):  # an array, which may be a Variable's or a view of one
+                if held is None:
+                    held = {id(v) for v in current}
+                    held.update(id(v) for v in new_values)
+                value = _unshared(value, held)
+            result.append(output(node, value))
+        return result
 
     def _cast(self, value: Any) -> Any:
         """A floating-point array in the session's dtype (integers stay integers), if the session has one."""
@@ -319,9 +380,14 @@ class Session:
             for variable, value in current.items():
                 self._values.setdefault(variable, value)
             self._values.update(updates)
-        return [self._output(n, values[n]) for n in nodes]
+        held = {id(v) for v in current.values()} | {id(v) for v in updates.values()}
+        return [self._output(n, _unshared(values[n], held)) for n in nodes]
 
     def _output(self, node: Node, value: Any) -> Any:
+        if self._plain and value is not None and value.__class__ in _NUMPY_TYPES and value.dtype == node.dtype:
+            if value.ndim == 0:  # a 0-d result is a NumPy scalar, as TensorFlow gives it
+                return value[()] if value.dtype.kind != "S" else value.item()
+            return value.copy() if isinstance(node, Variable) else value  # NumPy's array, as computed
         if isinstance(node, group):
             return None
         dtype = node.dtype
@@ -500,6 +566,18 @@ def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
     return array
 
 
+# what NumPy computes: arrays, and the scalars a reduction to a number gives
+_NUMPY_TYPES = frozenset({np.ndarray, *(np.dtype(c).type for c in "?bhilqBHILQefdgFDG")})
+
+
+def _unshared(value: Any, held: set[int]) -> Any:
+    """``value``, or a copy of it where it is one of the arrays ``held`` (by id) or a view of an array, so that the
+    caller changing a fetched value changes no Variable."""
+    if getattr(value, "ndim", 0) and (id(value) in held or value.base is not None):
+        return value.copy()
+    return value
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -583,6 +661,7 @@ class _Call:
     nodes: list[Node]
     rebuild: Callable[[list], Any]
     feed_order: list[int]
+    run: Callable[[list], Any] | None = None  # a later run with the fed values in the feed_dict's order
 
 
 def _call_key(fetches: Any, feed_dict: dict | None) -> tuple[tuple | None, list]:
@@ -607,6 +686,8 @@ def _flatten(fetches: Any) -> tuple[list[Node], Callable[[list], Any]]:
     """The nodes of a fetch structure, and a function rebuilding the structure from their values."""
     if isinstance(fetches, Node):
         return [fetches], lambda values: values[0]
+    if type(fetches) in (list, tuple) and all(isinstance(f, Node) for f in fetches):  # the common case, flat
+        return list(fetches), list if type(fetches) is list else tuple
     if isinstance(fetches, (list, tuple)):
         parts = [_flatten(f) for f in fetches]
         nodes = [n for p, _ in parts for n in p]

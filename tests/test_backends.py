@@ -18,6 +18,7 @@ import pytest
 
 import symslow as ts
 import symslow.backends
+import symslow.session
 from reference import blobs, mlp_loss, mlp_step, xor_clusters
 from symslow.testing import numeric_gradient
 from test_ops import CASES
@@ -297,3 +298,28 @@ def test_the_cupy_backend_prints_cupy_code():
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     expected = np.sum(e / e.sum(axis=1, keepdims=True) / (1 + np.exp(-logits)), axis=0)
     np.testing.assert_allclose(session.run(y, {z: logits}), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shaped", [True, False], ids=["shaped", "bare"])
+def test_numpy_feeds_take_the_planned_path_from_the_second_run_on(backend, shaped, monkeypatch):
+    """A TensorFlow 1 program feeds NumPy arrays: after the first run, later runs with the same fetches, fed shapes and
+    dtypes neither plan nor convert anew (on JAX and CuPy too), and still train as hand-written NumPy does."""
+    rng = np.random.default_rng(7)
+    initial = [rng.standard_normal((2, 2)), rng.standard_normal(2), rng.standard_normal((2, 2)), rng.standard_normal(2)]
+    ts.Graph().as_default()
+    X, c, variables, J, train = tutorial_mlp(initial, shape=(None, 2) if shaped else None)
+    session = ts.Session(backend=backend)
+    X_value, c_value = blobs(rng, 20)
+    session.run([J, train], {c: c_value, X: X_value})  # the feed_dict in another order than the program's
+    monkeypatch.setattr(ts.Session, "_program", lambda self, *a: pytest.fail("planned again"))
+    monkeypatch.setattr(symslow.session, "convert_feed", lambda *a: pytest.fail("a feed converted again"))
+    reference = mlp_step(X_value, c_value, *initial, 0.03)
+    for _ in range(3):
+        X_value, c_value = blobs(rng, 20)
+        loss, _ = session.run([J, train], {c: c_value, X: X_value})
+        np.testing.assert_allclose(loss, mlp_loss(X_value, c_value, *reference), rtol=1e-12)
+        reference = mlp_step(X_value, c_value, *reference, 0.03)
+    monkeypatch.undo()
+    for variable, expected in zip(variables, reference):
+        np.testing.assert_allclose(session.run(variable), expected, rtol=0, atol=1e-10)

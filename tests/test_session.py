@@ -50,6 +50,25 @@ def test_fetched_variable_values_are_copies():
     np.testing.assert_array_equal(session.run(v), [1.0, 2.0])
 
 
+@pytest.mark.parametrize("backend", ["numpy", "interpreter"])
+def test_a_fetched_view_of_a_variable_is_a_copy(backend):
+    """``identity(w)`` and ``reshape(w)`` compute nothing new, yet changing what they fetch must not change ``w``,
+    whether fetched alone, the second time (the remembered program), or with a training step that assigns ``w``."""
+    ts.Graph().as_default()
+    w = ts.Variable(np.array([1.0, 2.0]), name="w")
+    train = ts.train.GradientDescentOptimizer(0.25).minimize(ts.reduce_sum(w * w))  # w <- w - 0.25 * 2w = w / 2
+    session = ts.Session(backend=backend)
+    expected = np.array([1.0, 2.0])
+    for fetch in [ts.identity(w), ts.reshape(w, (2, 1)), w, w[:]]:
+        for _ in range(2):
+            session.run(fetch)[...] = 99.0
+            np.testing.assert_array_equal(session.run(w), expected)
+            _, value = session.run([train, fetch])
+            expected = expected / 2
+            value[...] = 99.0
+            np.testing.assert_array_equal(session.run(w), expected)
+
+
 def test_tensorflow_style_session_context_manager():
     ts.Graph().as_default()
     x = ts.placeholder(ts.float64, shape=(None,))

@@ -11,9 +11,10 @@ from reference import blobs, mlp_loss, mlp_step, perceptron_step, xor_clusters
 BACKENDS = available_backends() + ["interpreter"]
 
 
-def tutorial_mlp(initial, learning_rate=0.03):
-    """The tutorial's MLP from the initial weights: placeholders, Variables, loss and training op."""
-    X, c = ts.placeholder(), ts.placeholder()
+def tutorial_mlp(initial, learning_rate=0.03, shape=None):
+    """The tutorial's MLP from the initial weights: placeholders (of ``shape``), Variables, loss and training op."""
+    dtype = None if shape is None else ts.float64
+    X, c = ts.placeholder(dtype, shape=shape), ts.placeholder(dtype, shape=shape)
     W_hidden, b_hidden = ts.Variable(initial[0]), ts.Variable(initial[1])
     p_hidden = ts.sigmoid(ts.add(ts.matmul(X, W_hidden), b_hidden))
     W_output, b_output = ts.Variable(initial[2]), ts.Variable(initial[3])
