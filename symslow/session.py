@@ -235,12 +235,15 @@ class Session:
         program, order, rebuild = call.program, call.feed_order, call.rebuild
         jitted = self._backend.takes_host_arrays and not program.user_ops  # (a step with compute() ops is not)
         to_device = None if self._plain or jitted else self._backend.to_device
+        in_order = order == list(range(fed_count))  # the feed_dict holds the program's placeholders, in its order
+
+        def placed(fed: list) -> list:  # the fed values in the program's order, where the backend computes
+            feed_values = fed if in_order else [fed[i] for i in order]
+            return feed_values if to_device is None else [to_device(v) for v in feed_values]
 
         def general(fed: list) -> Any:
-            feed_values = [fed[i] for i in order]
-            if to_device is not None:
-                feed_values = [to_device(v) for v in feed_values]
-            return rebuild(self._run_compiled(call, feed_values, dict(zip(program.placeholders, feed_values))))
+            feeds = {p: fed[i] for p, i in zip(program.placeholders, order)}
+            return rebuild(self._run_compiled(call, placed(fed), feeds))
 
         if program.user_ops or not program.updates_checked or not (self._plain and program.fresh_updates or
                                                                      self._immutable):
@@ -249,12 +252,8 @@ class Session:
         stored, lock, update_lock, fetched = self._values, self._lock, self._update_lock, self._fetched
         nodes = call.nodes
 
-        in_order = order == list(range(fed_count))  # the feed_dict holds the program's placeholders, in its order
-
         def run(fed: list) -> Any:
-            feed_values = fed if in_order else [fed[i] for i in order]
-            if to_device is not None:
-                feed_values = [to_device(v) for v in feed_values]
+            feed_values = placed(fed)
             with guard:
                 with lock:
                     current = [stored.get(v) for v in variables]
@@ -263,9 +262,8 @@ class Session:
                 try:
                     outputs, new_values = function(feed_values, current, constants)
                 except Exception as error:
-                    host = [np.asarray(self._backend.to_host(v)) for v in current]
-                    feeds = self._convert_feeds({p: fed[i] for p, i in zip(program.placeholders, order)})
-                    raise self._diagnose(nodes, feeds, program, host, error) from error
+                    feeds = {p: fed[i] for p, i in zip(program.placeholders, order)}
+                    raise self._diagnose(nodes, feeds, program, current, error) from error
                 with lock:
                     stored.update(zip(refs, new_values))
             return rebuild(fetched(program, nodes, outputs, current, new_values))
@@ -299,8 +297,7 @@ class Session:
             else:
                 outputs, new_values = program.function(feed_values, current, program.device_constants)
         except Exception as error:
-            host = [np.asarray(self._backend.to_host(v)) for v in current]
-            raise self._diagnose(nodes, self._convert_feeds(feeds), program, host, error) from error
+            raise self._diagnose(nodes, feeds, program, current, error) from error
         if not program.updates_checked:
             self._check_updates(program.updates, new_values)
         if self._parallel is not None and program.user_ops:  # computed unsplit, partly by NumPy: now replicated
@@ -330,15 +327,8 @@ class Session:
             return list(outputs)
         if self._backend.immutable:
             return [self._output(n, v) for n, v in zip(nodes, outputs)]
-        output, result, held = self._output, [], None
-        for node, value in zip(nodes, outputs):
-            if getattr(value, "ndim", 0):  # an array, which may be a Variable's or a view of one
-                if held is None:
-                    held = {id(v) for v in current}
-                    held.update(id(v) for v in new_values)
-                value = _unshared(value, held)
-            result.append(output(node, value))
-        return result
+        held = {id(v) for v in current} | {id(v) for v in new_values}
+        return [self._output(n, _unshared(v, held)) for n, v in zip(nodes, outputs)]
 
     def _cast(self, value: Any) -> Any:
         """A floating-point array in the session's dtype (integers stay integers), if the session has one."""
@@ -469,12 +459,14 @@ class Session:
         self._programs[recent] = program
         return program
 
-    def _diagnose(self, nodes, feeds, program, current, error: Exception) -> Exception:
-        """Find the node behind a failure of compiled code by running the interpreter on the same values."""
+    def _diagnose(self, nodes, feeds: dict, program, current: list, error: Exception) -> Exception:
+        """Find the node behind a failure of compiled code by running the interpreter on the same values: the fed
+        values, and the Variables' values where the backend keeps them."""
         from .interpreter import evaluate
 
+        host = [np.asarray(self._backend.to_host(v)) for v in current]
         try:
-            evaluate(nodes, feeds, dict(zip(program.variables, current)))
+            evaluate(nodes, self._convert_feeds(feeds), dict(zip(program.variables, host)))
         except SymslowError as precise:
             return precise
         except Exception:

@@ -15,8 +15,8 @@ import numpy as np
 from ..dtypes import literal_array
 from ..errors import InvalidArgumentError
 from ..graph import Node, as_node, format_shape
-from .array import FULL, expand_dims, slice_op, squeeze
 from ..printing import postfix
+from .array import FULL, expand_dims, slice_op, squeeze
 from .base import Operation, call, operand
 
 
@@ -162,12 +162,17 @@ class gather(Operation):
 
     def compute(self, params, indices):
         params, indices = np.asarray(params), np.asarray(indices)
-        n = params.shape[self.axis]
-        if indices.size and (indices.min() < 0 or indices.max() >= n):
-            bad = indices[(indices < 0) | (indices >= n)].ravel()[0]
-            raise InvalidArgumentError(f"Op gather (node {self.name!r}): index {bad} is out of range [0, {n}) on axis "
-                                       f"{self.axis} of params of shape {format_shape(params.shape)}.")
+        _check_indices(self, indices, params.shape, "params")
         return np.take(params, indices, axis=self.axis)
+
+
+def _check_indices(op: Operation, indices: np.ndarray, shape: tuple, what: str) -> None:
+    """A clear error naming ``op`` where an index lies outside [0, n) on ``op.axis`` of an array of ``shape``."""
+    n = shape[op.axis]
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        bad = indices[(indices < 0) | (indices >= n)].ravel()[0]
+        raise InvalidArgumentError(f"Op {op.op_type} (node {op.name!r}): index {bad} is out of range [0, {n}) on axis "
+                                   f"{op.axis} of {what} of shape {format_shape(shape)}.")
 
 
 class gather_vjp(Operation):
@@ -216,11 +221,7 @@ class gather_vjp(Operation):
     def compute(self, g, indices, like):
         g, indices = np.asarray(g), np.asarray(indices)
         axis = self.axis % np.ndim(like)
-        n = np.shape(like)[axis]
-        if indices.size and (indices.min() < 0 or indices.max() >= n):
-            bad = indices[(indices < 0) | (indices >= n)].ravel()[0]
-            raise InvalidArgumentError(f"Op gather_vjp (node {self.name!r}): index {bad} is out of range [0, {n}) "
-                                       f"on axis {self.axis} of a gradient of shape {format_shape(np.shape(like))}.")
+        _check_indices(self, indices, np.shape(like), "a gradient")
         result = np.zeros(np.shape(like), dtype=g.dtype)
         rank = indices.ndim
         moved = np.moveaxis(g, list(range(axis, axis + rank)), list(range(rank)))
