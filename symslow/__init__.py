@@ -7,17 +7,17 @@ both read naturally.
 from . import nn, train
 from .errors import GraphMismatchError, InvalidArgumentError, LookupGradientError, ShapeError, SymslowError
 from .dtypes import DType, as_dtype, bool, float16, float32, float64, int8, int16, int32, int64, string, uint8
-from .graph import (Graph, Node, Placeholder, TensorShape, Variable, constant, get_default_graph, name_scope,
-                    placeholder, reset_default_graph)
+from .graph import (Graph, Node, Placeholder, TensorShape, Variable, constant, get_default_graph, get_default_session,
+                    name_scope, placeholder, reset_default_graph)
 from .gradients import compute_gradients, gradients, hessians
-from .ops.base import elementwise
+from .ops.elementwise_op import elementwise
 from .ops import (ElementwiseOp, Operation, RegisterGradient, add, assign, assign_add, assign_sub, divide,
                   exp, group, identity, log, log_softmax, matmul, maximum, multiply, negative, ones_like, pow,
                   reduce_mean, reduce_sum, relu, reshape, sigmoid, softmax, softmax_cross_entropy_with_logits, sqrt,
                   square, subtract, tanh, transpose, unregister_gradient, zeros_like)
 from .ops.constant import fill, ones, zeros
 from .ops.random import random_normal, random_shuffle, random_uniform, set_random_seed, truncated_normal
-from .session import InteractiveSession, Session, get_default_session
+from .session import InteractiveSession, Session
 from .symbolic import formula, latex, pretty
 from .variables import (global_variables, global_variables_initializer, initialize_all_variables,
                         trainable_variables, variables_initializer)
@@ -70,6 +70,9 @@ __all__ += ["layers", "initializers", "zeros_initializer", "ones_initializer", "
             "random_normal_initializer", "random_uniform_initializer", "truncated_normal_initializer",
             "variance_scaling_initializer", "glorot_uniform_initializer", "glorot_normal_initializer",
             "variable_scope", "get_variable", "get_variable_scope", "VariableScope", "AUTO_REUSE"]
+
+# the diagrams, imported so that a notebook shows each node as its diagram
+from . import viz  # noqa: E402
 
 __version__ = "0.1.0"
 

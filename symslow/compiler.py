@@ -48,10 +48,10 @@ import numpy as np
 import sympy
 
 from .backends import Backend
-from .errors import InvalidArgumentError
-from .graph import Constant, Node, Placeholder, Variable, format_shape
-from .gradients import topological_order
-from .ops.base import ElementwiseExpr, ElementwiseOp, Operation, call_compute, constants_as_symbols, operand
+from .graph import Constant, Node, Placeholder, Variable, format_shape, needs_feed_error, topological_order
+from .interpreter import compute
+from .ops.base import Operation, call_compute, constants_as_symbols, operand
+from .ops.elementwise_op import ElementwiseExpr, ElementwiseOp
 from .ops.linalg import matmul
 from .ops.reduce import broadcast_like, fill_like
 from .ops.state import assign, check_one_assignment_each, group
@@ -176,14 +176,6 @@ _histories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # graph -
 _history_lock = threading.Lock()
 
 
-def _needs_feed_error(placeholder: Placeholder, fetches: Sequence[Node]) -> InvalidArgumentError:
-    needing = [f.name for f in fetches if any(n is placeholder for n in topological_order([f]))]
-    return InvalidArgumentError(
-        f"You must feed a value for placeholder {placeholder.name!r} (shape {format_shape(placeholder.shape)}): "
-        f"fetch {needing[0]!r} needs it. Pass it in feed_dict={{{placeholder.name}: ...}}."
-    )
-
-
 def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend: Backend,
                     shapes: Mapping[Placeholder, tuple] | None = None) -> Program:
     """Compile the subgraph that computes ``fetches`` from the placeholders ``fed`` into one function.
@@ -194,7 +186,7 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
     fed_ids = {id(p) for p in fed}
     for node in order:
         if isinstance(node, Placeholder) and id(node) not in fed_ids:
-            raise _needs_feed_error(node, fetches)
+            raise needs_feed_error(node, fetches)
     updates = check_one_assignment_each(order)
     known = _known_shapes(order, shapes or {})
 
@@ -435,8 +427,6 @@ class _Writer:
 
     def fold(self, node: Operation) -> bool:
         """Compute now a node whose inputs are all known (NumPy, in the node's dtype, as the interpreter does)."""
-        from .interpreter import compute
-
         inputs = node.input_nodes
         if not inputs or isinstance(node, assign) or any(id(i) not in self.values for i in inputs):
             return False

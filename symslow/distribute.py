@@ -45,7 +45,7 @@ import numpy as np
 
 from .backends import Backend, get_backend
 from .errors import InvalidArgumentError, describe
-from .graph import Node, Placeholder, format_shape
+from .graph import Node, Placeholder, format_shape, topological_order
 
 AXIS = "batch"  # the name of the mesh's one axis, along which fed batches are split
 
@@ -144,7 +144,6 @@ class DataParallel:
 
     def refusal(self, nodes: Sequence[Node]) -> InvalidArgumentError:
         """The error for a step that reads fed values and calls ops with no formula."""
-        from .gradients import topological_order
         from .ops.base import Operation
         from .ops.state import group
 

@@ -13,43 +13,17 @@ does. That is the whole algorithm:
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import InvalidArgumentError
-from .graph import Node, as_node, cycle_error
-from .ops.base import Operation, elementwise_expr, operand
-from .ops.reduce import ones_like, zeros_like
+from .graph import Node, as_node, topological_order
+from .ops.base import Operation, operand
+from .ops.constant import ones_like, zeros_like
+from .ops.elementwise_op import elementwise_expr
+from .ops.movement import reshape
 from .ops.registered import input_gradients
-
-
-def topological_order(outputs: Iterable[Node]) -> list[Node]:
-    """Every node the outputs depend on, each after its inputs (depth-first post-order, deterministic)."""
-    order: list[Node] = []
-    visited: set[int] = set()
-    open_: set[int] = set()  # the nodes on the stack: meeting one again is a cycle (input_nodes changed by hand)
-    for output in outputs:
-        if id(output) in visited:
-            continue
-        stack = [(output, iter(output.input_nodes))]
-        visited.add(id(output))
-        open_.add(id(output))
-        while stack:
-            node, inputs = stack[-1]
-            for child in inputs:
-                if id(child) not in visited:
-                    visited.add(id(child))
-                    open_.add(id(child))
-                    stack.append((child, iter(child.input_nodes)))
-                    break
-                if id(child) in open_:
-                    raise cycle_error([n for n, _ in stack], child)
-            else:
-                stack.pop()
-                open_.discard(id(node))
-                order.append(node)
-    return order
 
 
 def backprop_order(outputs: Sequence[Node], sources: Sequence[Node] | None = None) -> list[Node]:
@@ -211,7 +185,6 @@ def hessians(ys: Any, xs: Any, name: str = "hessians") -> list[Node]:
                [ 0., 12.]])
     """
     from .graph import Constant
-    from .ops.linalg import reshape
 
     ys = _as_list(ys)
     result = []

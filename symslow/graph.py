@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import unicodedata
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -322,6 +322,37 @@ def name_scope(name: str):
     return get_default_graph().name_scope(name)
 
 
+# The default session of each thread (``with sess:``) is kept here, beside the default graph, so that ``node.eval()``
+# finds it without this module knowing sessions; symslow.session pushes and pops them.
+class _DefaultSessions(threading.local):
+    """The stack of default sessions of the current thread (the innermost ``with`` last)."""
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = []
+
+
+default_sessions = _DefaultSessions()
+
+
+def get_default_session() -> "Any | None":
+    """The current thread's default session: the innermost ``with session:`` or ``session.as_default()``, or the
+    last ``InteractiveSession``; ``None`` when there is none."""
+    return default_sessions.stack[-1] if default_sessions.stack else None
+
+
+def default_session_for(node: Node, what: str, session: Any) -> Any:
+    """The session that ``node.eval()`` or ``node.run()`` runs in, or a clear error when there is none."""
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(
+            f"Cannot {what} node {node.name!r}: no default session is registered. Use `with tf.Session() as sess:` "
+            f"or `with sess.as_default():`, or pass the session: {node.name}.{what}(session=sess)."
+        )
+    if node.graph is not session.graph:
+        raise GraphMismatchError(f"Cannot {what} node {node.name!r}: the default session runs another graph.")
+    return session
+
+
 class Node:
     """A node of a graph: a symbol with a formula.
 
@@ -398,179 +429,20 @@ class Node:
             ...     print((2 * x).eval(feed_dict={x: 1.5}))
             3.0
         """
-        from .session import default_session_for
-
         return default_session_for(self, "eval", session).run(self, feed_dict)
 
     def run(self, feed_dict: dict | None = None, session=None) -> None:
         """Run the node for its effects (a training op, an initializer) in ``session`` or the default session."""
-        from .session import default_session_for
-
         default_session_for(self, "run", session).run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<symslow.{type(self).__name__} {self.name!r} shape={format_shape(self.shape)} dtype={_dtype_name(self.dtype)}>"
 
-    def _repr_latex_(self) -> str:
-        from .symbolic import latex
+    # In a notebook a node shows as its formula and its diagram: symslow.symbolic and symslow.viz install
+    # _repr_latex_ and _repr_mimebundle_, since this module knows neither
 
-        return "$" + latex(self) + "$"
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
-        from .viz import node_mimebundle  # notebooks show the node's diagram (None without Graphviz)
-
-        return node_mimebundle(self)
-
-    # the tutorial's gradient functions use NumPy on values; on nodes the same spelling builds nodes -------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .ops.base import ufunc_to_op
-
-        op = ufunc_to_op(ufunc) if method == "__call__" and not kwargs else None
-        return NotImplemented if op is None else op(*inputs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from .ops.base import array_function_to_op
-
-        op = array_function_to_op(func)
-        return NotImplemented if op is None else op(*args, **kwargs)
-
-    @property
-    def T(self) -> "Node":
-        """The transpose, as NumPy spells it."""
-        from .ops.linalg import transpose
-
-        return transpose(self)
-
-    def dot(self, other) -> "Node":
-        """Matrix product, as NumPy spells it (``a.dot(b)``)."""
-        from .ops.linalg import matmul
-
-        return matmul(self, other)
-
-    def sum(self, axis=None, keepdims: bool = False) -> "Node":
-        """Sum over axes, as NumPy spells it."""
-        from .ops.reduce import reduce_sum
-
-        return reduce_sum(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape) -> "Node":
-        """Reshape, as NumPy spells it."""
-        from .ops.linalg import reshape
-
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    # operators -------------------------------------------------------------------------------------------------
-    def __add__(self, other):
-        from .ops.elementwise import add
-
-        return add(self, other)
-
-    def __radd__(self, other):
-        from .ops.elementwise import add
-
-        return add(other, self)
-
-    def __sub__(self, other):
-        from .ops.elementwise import subtract
-
-        return subtract(self, other)
-
-    def __rsub__(self, other):
-        from .ops.elementwise import subtract
-
-        return subtract(other, self)
-
-    def __mul__(self, other):
-        from .ops.elementwise import multiply
-
-        return multiply(self, other)
-
-    def __rmul__(self, other):
-        from .ops.elementwise import multiply
-
-        return multiply(other, self)
-
-    def __truediv__(self, other):
-        from .ops.elementwise import divide
-
-        return divide(self, other)
-
-    def __rtruediv__(self, other):
-        from .ops.elementwise import divide
-
-        return divide(other, self)
-
-    def __pow__(self, other):
-        from .ops.elementwise import pow
-
-        return pow(self, other)
-
-    def __rpow__(self, other):
-        from .ops.elementwise import pow
-
-        return pow(other, self)
-
-    def __matmul__(self, other):
-        from .ops.linalg import matmul
-
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        from .ops.linalg import matmul
-
-        return matmul(other, self)
-
-    def __neg__(self):
-        from .ops.elementwise import negative
-
-        return negative(self)
-
-    def __abs__(self):
-        from .ops.elementwise import absolute
-
-        return absolute(self)
-
-    def __getitem__(self, key):
-        """``x[:, 0]``, ``x[1:3]``, ``x[..., None]``: slicing as NumPy and TensorFlow spell it."""
-        from .ops.indexing import getitem
-
-        return getitem(self, key)
-
-    # comparisons build bool nodes, as in TensorFlow 1; == and != keep meaning identity (nodes are dict keys)
-    def __lt__(self, other):
-        from .ops.compare import less
-
-        return less(self, other)
-
-    def __le__(self, other):
-        from .ops.compare import less_equal
-
-        return less_equal(self, other)
-
-    def __gt__(self, other):
-        from .ops.compare import greater
-
-        return greater(self, other)
-
-    def __ge__(self, other):
-        from .ops.compare import greater_equal
-
-        return greater_equal(self, other)
-
-    def __and__(self, other):
-        from .ops.compare import logical_and
-
-        return logical_and(self, other)
-
-    def __or__(self, other):
-        from .ops.compare import logical_or
-
-        return logical_or(self, other)
-
-    def __invert__(self):
-        from .ops.compare import logical_not
-
-        return logical_not(self)
+    # Python's operators (``x + y``, ``x[:, 0]``, ``x < 0``) and NumPy's spellings (``x.T``, ``np.exp(x)``) build
+    # ops: symslow.ops.operators installs them on Node, since this module knows no op
 
     # nodes are keys of feed dicts and gradient tables: identity, not value, decides equality
     __hash__ = object.__hash__
@@ -593,6 +465,34 @@ def cycle_error(path: Sequence[Node], again: Node) -> InvalidArgumentError:
         f"The graph has a cycle: {shown} (each node is an input of the one before). A node's input_nodes must "
         "only name nodes made before it; was input_nodes changed by hand?"
     )
+
+
+def topological_order(outputs: Iterable[Node]) -> list[Node]:
+    """Every node the outputs depend on, each after its inputs (depth-first post-order, deterministic)."""
+    order: list[Node] = []
+    visited: set[int] = set()
+    open_: set[int] = set()  # the nodes on the stack: meeting one again is a cycle (input_nodes changed by hand)
+    for output in outputs:
+        if id(output) in visited:
+            continue
+        stack = [(output, iter(output.input_nodes))]
+        visited.add(id(output))
+        open_.add(id(output))
+        while stack:
+            node, inputs = stack[-1]
+            for child in inputs:
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    open_.add(id(child))
+                    stack.append((child, iter(child.input_nodes)))
+                    break
+                if id(child) in open_:
+                    raise cycle_error([n for n, _ in stack], child)
+            else:
+                stack.pop()
+                open_.discard(id(node))
+                order.append(node)
+    return order
 
 
 def _dtype_name(dtype) -> str:
@@ -654,6 +554,15 @@ class Placeholder(Node):
         self.dtype = _check_dtype(dtype, "placeholder")
         self.shape = as_shape(shape)
         super().__init__((), name, graph=get_default_graph())
+
+
+def needs_feed_error(placeholder: Placeholder, fetches: Sequence[Node]) -> InvalidArgumentError:
+    """The error of a run that needs ``placeholder`` but was not fed it, naming a fetch that needs it."""
+    needing = [f.name for f in fetches if any(n is placeholder for n in topological_order([f]))]
+    return InvalidArgumentError(
+        f"You must feed a value for placeholder {placeholder.name!r} (shape {format_shape(placeholder.shape)}): "
+        f"fetch {needing[0]!r} needs it. Pass it in feed_dict={{{placeholder.name}: ...}}."
+    )
 
 
 def placeholder(dtype=None, shape=None, name: str | None = None) -> Placeholder:
@@ -725,18 +634,6 @@ class Variable(Node):
         self._initializer = None
         super().__init__((), name, graph=get_default_graph())
 
-    @property
-    def initializer(self) -> "Node":
-        """The op that sets the Variable to its initial value (running it again draws a random initial value anew)."""
-        if self._initializer is None:
-            from .ops.state import assign
-
-            value = self.initial_node
-            if value is None:
-                value = Constant(self.initial_value, graph=self.graph, name=f"{self.name}/initial_value")
-            self._initializer = assign(self, value, name=f"{self.name}/Assign")
-        return self._initializer
-
     def initialized_value(self) -> "Node":
         """The Variable's initial value as a node, for initialising another Variable from this one."""
         return self.initializer
@@ -745,34 +642,7 @@ class Variable(Node):
         """The Variable itself, read in a run (TensorFlow 1's ``Variable.value()``)."""
         return self
 
-    def assign(self, value: Any, use_locking: bool = False, name: str | None = None, read_value: bool = True) -> "Node":
-        """``tf.assign(self, value)``: an op setting the Variable to ``value``; running it gives the new value.
-
-        Example:
-            >>> import symslow as tf
-            >>> _ = tf.Graph().as_default()
-            >>> v = tf.Variable(1.0, name="v")
-            >>> sess = tf.Session()
-            >>> sess.run(v.assign(4.0)), sess.run(v.assign_add(2.0)), sess.run(v.assign_sub(0.5))
-            (np.float32(4.0), np.float32(6.0), np.float32(5.5))
-        """
-        from .ops.state import assign
-
-        return assign(self, value, name=name)
-
-    def assign_add(self, delta: Any, use_locking: bool = False, name: str | None = None,
-                   read_value: bool = True) -> "Node":
-        """``tf.assign_add(self, delta)``."""
-        from .ops.state import assign_add
-
-        return assign_add(self, delta, name=name)
-
-    def assign_sub(self, delta: Any, use_locking: bool = False, name: str | None = None,
-                   read_value: bool = True) -> "Node":
-        """``tf.assign_sub(self, delta)``."""
-        from .ops.state import assign_sub
-
-        return assign_sub(self, delta, name=name)
+    # initializer, assign, assign_add and assign_sub are state ops: symslow.ops.operators installs them
 
 
 class Constant(Node):

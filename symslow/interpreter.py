@@ -15,8 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError, SymslowError, describe
-from .graph import Constant, Node, Placeholder, Variable, format_shape
-from .gradients import topological_order
+from .graph import Constant, Node, Placeholder, Variable, format_shape, needs_feed_error, topological_order
 from .ops.base import Operation, call_compute
 from .ops.state import assign, check_one_assignment_each
 
@@ -35,9 +34,7 @@ def evaluate(
     for node in order:
         if isinstance(node, Placeholder):
             if node not in feeds:
-                from .compiler import _needs_feed_error
-
-                raise _needs_feed_error(node, fetches)
+                raise needs_feed_error(node, fetches)
             values[id(node)] = feeds[node]
         elif isinstance(node, Variable):
             values[id(node)] = variables[node]

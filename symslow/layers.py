@@ -21,7 +21,8 @@ from .graph import Node, as_node, format_shape
 from .initializers import Zeros
 from .ops.compare import where
 from .ops.elementwise import identity
-from .ops.linalg import matmul, reshape, transpose
+from .ops.linalg import matmul
+from .ops.movement import reshape, transpose
 from .ops.nn import bias_add
 from .variable_scope import _refuse, get_variable, variable_scope
 

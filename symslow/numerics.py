@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError, describe
-from .graph import Constant, Node, Placeholder, Variable, format_shape
+from .graph import Constant, Node, Placeholder, Variable, format_shape, topological_order
 
 
 def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[Node, Any],
@@ -48,7 +48,6 @@ def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables
         ...
         symslow.errors.InvalidArgumentError: check_numerics: op 'log' (log) produced -inf at index (1,) ...
     """
-    from .gradients import topological_order
 
     from .ops.state import check_one_assignment_each
 

@@ -24,41 +24,13 @@ import numpy as np
 
 from .backends import SESSION_BACKENDS
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
-from .graph import Graph, Node, Placeholder, Variable, format_shape, get_default_graph, to_array
+from .graph import (Graph, Node, Placeholder, Variable, default_sessions, format_shape, get_default_graph, to_array,
+                    topological_order)
 from .ops.random import RandomStreams
 from .ops.state import group
 
 # Programs are compiled per combination of fetches and fed shapes; a graph keeps at most this many (the oldest go).
 MAX_PROGRAMS_PER_GRAPH = 256
-
-
-class _DefaultSessions(threading.local):
-    """The stack of default sessions of the current thread (the innermost ``with`` last)."""
-
-    def __init__(self) -> None:
-        self.stack: list[Session] = []
-
-
-_defaults = _DefaultSessions()
-
-
-def get_default_session() -> "Session | None":
-    """The current thread's default session: the innermost ``with session:`` or ``session.as_default()``, or the
-    last ``InteractiveSession``; ``None`` when there is none."""
-    return _defaults.stack[-1] if _defaults.stack else None
-
-
-def default_session_for(node: Node, what: str, session: "Session | None") -> "Session":
-    """The session that ``node.eval()`` or ``node.run()`` runs in, or a clear error when there is none."""
-    session = session or get_default_session()
-    if session is None:
-        raise ValueError(
-            f"Cannot {what} node {node.name!r}: no default session is registered. Use `with tf.Session() as sess:` "
-            f"or `with sess.as_default():`, or pass the session: {node.name}.{what}(session=sess)."
-        )
-    if node.graph is not session.graph:
-        raise GraphMismatchError(f"Cannot {what} node {node.name!r}: the default session runs another graph.")
-    return session
 
 
 class Session:
@@ -125,7 +97,7 @@ class Session:
 
     # context manager and default session -------------------------------------------------------------------------
     def __enter__(self) -> "Session":
-        _defaults.stack.append(self)
+        default_sessions.stack.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -199,7 +171,6 @@ class Session:
 
     def _check_numerics(self, nodes: list[Node], feeds: dict) -> None:
         """The node-by-node check of ``symslow.numerics``, in the dtypes the run computes in."""
-        from .gradients import topological_order
         from .numerics import check_numerics as check
 
         variables = [v for v in topological_order(nodes) if isinstance(v, Variable)]
@@ -353,7 +324,6 @@ class Session:
 
     def _interpret(self, nodes: list[Node], feeds: dict[Placeholder, np.ndarray], assigns: list, numerics: bool) -> list:
         from .interpreter import evaluate
-        from .gradients import topological_order
 
         variables = [v for v in topological_order(nodes) if isinstance(v, Variable)]
         self._initialize(variables)
@@ -606,7 +576,7 @@ class _AsDefault:
         self.session = session
 
     def __enter__(self) -> Session:
-        _defaults.stack.append(self.session)
+        default_sessions.stack.append(self.session)
         return self.session
 
     def __exit__(self, *exc) -> None:
@@ -615,7 +585,7 @@ class _AsDefault:
 
 def _leave(session: Session) -> None:
     """Take ``session`` off the default stack (its innermost place)."""
-    stack = _defaults.stack
+    stack = default_sessions.stack
     for k in range(len(stack) - 1, -1, -1):
         if stack[k] is session:
             del stack[k]
@@ -637,7 +607,7 @@ class InteractiveSession(Session):
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, **options: Any):
         super().__init__(target, graph, config, **options)
-        _defaults.stack.append(self)
+        default_sessions.stack.append(self)
 
     def close(self) -> None:
         _leave(self)
@@ -701,7 +671,6 @@ def _flatten(fetches: Any) -> tuple[list[Node], Callable[[list], Any]]:
 
 
 def _assigns(nodes):
-    from .gradients import topological_order
     from .ops.state import assign
 
     return [n for n in topological_order(nodes) if isinstance(n, assign)]

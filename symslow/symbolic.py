@@ -13,7 +13,7 @@ import re
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
-from .graph import Node
+from .graph import Node, topological_order
 from .ops.base import Operation, operand
 
 
@@ -86,7 +86,6 @@ def formula(node: Node, max_depth: int = MAX_DEPTH) -> sympy.Expr:
         >>> ts.formula(h, max_depth=3)
         tanh(tanh(tanh(…)))
     """
-    from .gradients import topological_order
 
     if not isinstance(node, Node):
         raise TypeError(f"formula() takes a node, not {node!r}.")
@@ -193,6 +192,13 @@ _SYMPY_NAME = re.compile(r"[A-Za-z]+[0-9]*(_[A-Za-z0-9]+)?")
 # LaTeX's special characters, as math mode writes them
 _LATEX_ESCAPES = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "$": r"\$", "%": r"\%", "#": r"\#",
                   "&": r"\&", "^": r"\wedge{}", "~": r"\sim{}", " ": r"\ "}
+
+
+def _node_repr_latex(node: Node) -> str:
+    return "$" + latex(node) + "$"
+
+
+Node._repr_latex_ = _node_repr_latex  # notebooks typeset a node as its formula
 
 
 def latex_name(name: str) -> str:

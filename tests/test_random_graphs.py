@@ -55,7 +55,7 @@ from hypothesis.extra import numpy as hnp
 
 import symslow as ts
 from symslow.backends import available_backends
-from symslow.gradients import topological_order
+from symslow.graph import topological_order
 from symslow.ops.linalg import matmul_vjp
 
 FUZZ = bool(os.environ.get("SYMSLOW_FUZZ"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import symslow as ts
-from symslow.gradients import topological_order
+from symslow.graph import topological_order
 from symslow.viz import GraphvizNotFoundError, draw, draw_gradients, render, render_svg, save
 
 GREEN, BLUE, CORAL, ORANGE = "#c7e9c0", "#c6dbef", "#fb8072", "#fdb863"

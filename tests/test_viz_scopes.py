@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import symslow as tf
-from symslow.gradients import topological_order
+from symslow.graph import topological_order
 from symslow.viz import backprop_steps, draw, draw_gradients, node_mimebundle, render_svg
 
 LAYERS = ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "flatten", "dense", "dense_1"]

@@ -23,7 +23,7 @@ import numpy as np
 from ..graph import Node, format_shape
 from ..printing import latex_operand
 from .base import Operation, call, operand
-from .linalg import reshape_like
+from .movement import reshape_like
 
 FULL = (None, None, False)  # an axis taken whole
 

@@ -1,6 +1,8 @@
-"""Constants of a shape: ``zeros``, ``ones`` and ``fill``, TensorFlow 1's initial values besides the random ops.
+"""Constants of a shape: ``zeros``, ``ones`` and ``fill``, TensorFlow 1's initial values besides the random ops;
+and ``zeros_like``, ``ones_like``, of another node's shape.
 
-Each is a :class:`~symslow.graph.Constant` holding the whole array: its value is known when the graph is built.
+Each of the first is a :class:`~symslow.graph.Constant` holding the whole array: its value is known when the graph
+is built. ``zeros_like(x)`` is an op (``fill_like``): ``x``'s shape may be known only when the graph runs.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..graph import Constant, as_shape, constant, format_shape
+from ..graph import Constant, Node, as_node, as_shape, constant, format_shape
 from ..dtypes import as_numpy_type
+from .compare import cast
+from .reduce import fill_like
 
 
 def _full(shape: Any, value: Any, dtype: Any, name: str | None, op: str) -> Constant:
@@ -60,3 +64,26 @@ def fill(dims: Any, value: Any, name: str | None = None) -> Constant:
     if np.ndim(value) != 0:
         raise InvalidArgumentError(f"fill: the value must be a scalar, not one of shape {np.shape(value)}.")
     return constant(value, shape=dims, name=name or "fill")
+
+
+# ops of another node's shape -------------------------------------------------------------------------------------
+def _like(x: Any, dtype: Any) -> Node:
+    x = as_node(x)
+    return x if dtype is None else cast(x, dtype)
+
+
+def ones_like(x: Any, dtype: Any = None, name: str | None = None, optimize: bool = True) -> Node:
+    """Ones in the shape of ``x``, of its dtype unless ``dtype`` says otherwise.
+
+    Example:
+        >>> import numpy as np, symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> tf.Session().run(tf.ones_like(tf.constant([[1, 2, 3]])))
+        array([[1, 1, 1]], dtype=int32)
+    """
+    return fill_like(_like(x, dtype), 1.0, name=name or "ones_like")
+
+
+def zeros_like(x: Any, dtype: Any = None, name: str | None = None, optimize: bool = True) -> Node:
+    """Zeros in the shape of ``x``, of its dtype unless ``dtype`` says otherwise."""
+    return fill_like(_like(x, dtype), 0.0, name=name or "zeros_like")

@@ -1,6 +1,6 @@
 """Elementwise ops: each is its scalar formula, nothing else.
 
-Shapes broadcast as in NumPy, derivatives come from ``sympy.diff`` (see :class:`~symslow.ops.base.ElementwiseOp`).
+Shapes broadcast as in NumPy, derivatives come from ``sympy.diff`` (see :class:`~symslow.ops.elementwise_op.ElementwiseOp`).
 Subtraction and division are formulas too: SymPy writes ``x - y`` as ``x + (-1) y``, so they cost no extra rule.
 
 Where ``max`` and ``min`` have a kink (``relu`` at 0, ``maximum`` and ``minimum`` where x == y, the ends of
@@ -15,7 +15,8 @@ from sympy.codegen.cfunctions import expm1 as _expm1, log1p as _log1p
 
 from ..errors import InvalidArgumentError
 from ..graph import Constant
-from .base import ElementwiseOp
+from .elementwise_op import ElementwiseOp
+from .reduce import fill_like
 
 
 class add(ElementwiseOp):
@@ -63,19 +64,10 @@ class identity(ElementwiseOp):
 
 
 class log(ElementwiseOp):
-    """Natural logarithm, element-wise. ``log(softmax(z))`` builds the stable ``log_softmax(z)``."""
+    """Natural logarithm, element-wise. ``log(softmax(z))`` builds the stable ``log_softmax(z)`` (a rewrite rule of
+    :mod:`symslow.ops.nn`)."""
 
     floating = True
-
-    def __new__(cls, x, name=None):
-        from .nn import log_softmax, softmax
-        from .registered import registered_gradient
-
-        # (not when a gradient is registered for log or softmax: the registered functions are the gradient then)
-        if cls is log and isinstance(x, softmax) and not (registered_gradient("log") or registered_gradient("softmax")):
-            # log of a softmax underflows to -inf for large logits; the same value, computed stably
-            return log_softmax(x.input_nodes[0], axis=x.axis, name=name or "log")
-        return super().__new__(cls)
 
     def formula(x):
         return sympy.log(x)
@@ -225,9 +217,7 @@ class sign(ElementwiseOp):
         return [sympy.S.Zero]  # SymPy's 2 δ(x) is zero wherever an array can hold a value
 
     def gradient(self, grad, index):
-        from .reduce import zeros_like
-
-        return zeros_like(self.input_nodes[0])
+        return fill_like(self.input_nodes[0], 0.0, name="zeros_like")
 
 
 class floor(ElementwiseOp):
@@ -250,9 +240,7 @@ class floor(ElementwiseOp):
         return [sympy.S.Zero]  # a step function: zero wherever it has a derivative
 
     def gradient(self, grad, index):
-        from .reduce import zeros_like
-
-        return zeros_like(self.input_nodes[0])
+        return fill_like(self.input_nodes[0], 0.0, name="zeros_like")
 
 
 class ceil(ElementwiseOp):
@@ -268,9 +256,7 @@ class ceil(ElementwiseOp):
         return [sympy.S.Zero]
 
     def gradient(self, grad, index):
-        from .reduce import zeros_like
-
-        return zeros_like(self.input_nodes[0])
+        return fill_like(self.input_nodes[0], 0.0, name="zeros_like")
 
 
 class sin(ElementwiseOp):

@@ -15,8 +15,13 @@ from sympy.codegen.cfunctions import log1p
 from ..errors import InvalidArgumentError, ShapeError, describe
 from ..graph import Node, as_node, format_shape
 from ..printing import ArrayMax, ArraySum, Step
-from .base import ElementwiseOp, Operation, call, elementwise_expr, module, operand, result_dtype
+from .base import Operation, call, module, operand, result_dtype
+from .composed import pad
+from .elementwise import add, divide, log, negative, pow, square
+from .elementwise_op import ElementwiseOp, elementwise_expr, rewrite_rule
+from .movement import reshape
 from .reduce import reduce_sum
+from .registered import registered_gradient
 
 
 def _written_out(op: Operation, shape: tuple) -> tuple:
@@ -132,6 +137,16 @@ class log_softmax(Operation):
         return runtime.log_softmax(np, np.asarray(x, dtype=float), self.axis)
 
 
+@rewrite_rule(log)
+def log_of_softmax(x: Any, name: str | None = None) -> Node | None:
+    """``log(softmax(z))`` underflows to -inf for large logits: build the same value, computed stably, as
+    ``log_softmax(z)`` (not when a gradient is registered for log or softmax: the registered functions are the
+    gradient then)."""
+    if isinstance(x, softmax) and not (registered_gradient("log") or registered_gradient("softmax")):
+        return log_softmax(x.input_nodes[0], axis=x.axis, name=name or "log")
+    return None
+
+
 def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, axis: int = -1, name: str | None = None,
                                       dim: int | None = None) -> Node:
     """Cross-entropy between ``labels`` (probabilities) and softmax(``logits``), one value per row.
@@ -152,7 +167,6 @@ def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, ax
         axis = dim
     logits = as_node(logits)
     labels = as_node(labels, logits.graph, dtype=logits.dtype)
-    from .elementwise import negative
 
     return negative(reduce_sum(labels * log_softmax(logits, axis=axis), axis=axis), name=name or "cross_entropy")
 
@@ -253,7 +267,6 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel: Any = None, labels: Any 
             f"not {np.dtype(labels.dtype).name} ({labels.name!r}); use softmax_cross_entropy_with_logits for "
             "probabilities."
         )
-    from .elementwise import negative
 
     log_p = log_softmax(logits)
     hot = one_hot_like(labels, logits, log_p.dtype, name="one_hot")
@@ -304,8 +317,6 @@ def bias_add(value: Any, bias: Any, data_format: str | None = None, name: str | 
         array([[11., 22.],
                [13., 24.]], dtype=float32)
     """
-    from .elementwise import add
-    from .linalg import reshape
 
     value = as_node(value)
     bias = as_node(bias, value.graph, dtype=value.dtype)
@@ -342,7 +353,6 @@ def l2_loss(t: Any, name: str | None = None) -> Node:
         >>> tf.Session().run(tf.nn.l2_loss(tf.constant([1.0, 2.0, 3.0])))
         np.float32(7.0)
     """
-    from .elementwise import divide, square
 
     return divide(reduce_sum(square(t)), 2.0, name=name or "L2Loss")
 
@@ -363,8 +373,6 @@ def local_response_normalization(input: Any, depth_radius: int = 5, bias: float 
         >>> tf.Session().run(tf.nn.lrn(x, depth_radius=1, bias=0.0, alpha=1.0, beta=0.5)).ravel()
         array([0.4472136 , 0.66666667, 0.70710678])
     """
-    from .composed import pad
-    from .elementwise import add, divide, pow, square
 
     x = as_node(input)
     if x.shape is None or len(x.shape) != 4 or x.shape[3] is None:

@@ -1,19 +1,22 @@
-"""Reductions and their transposes: reduce_sum, reduce_mean, and the broadcasts that run them backwards.
+"""The sum and its transposes: reduce_sum, and the broadcasts that run it backwards.
 
 The transpose of a sum is a broadcast (``broadcast_like``), and the transpose of a broadcast is a sum
-(``sum_to``, the un-broadcast that makes a bias gradient sum over the batch).
+(``sum_to``, the un-broadcast that makes a bias gradient sum over the batch; :func:`unbroadcast` gives an
+elementwise op's input its share). The mean and TensorFlow 1's other reductions are in
+:mod:`~symslow.ops.reductions`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import sympy
 
-from ..graph import Node, as_node
+from ..graph import Node
 from ..printing import ArraySum
 from .base import Operation, call, operand, result_dtype
+from .movement import reshape
 
 
 def normalize_axis(axis: Any, rank: int | None, op: Operation) -> tuple[int, ...] | None:
@@ -164,39 +167,6 @@ class count(Operation):
         return float(runtime.count(x, self.axis))
 
 
-def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
-                reduction_indices: Any = None, keep_dims: Any = None) -> Node:
-    """Mean over ``axis``: a sum divided by the number of elements summed (made of primitives).
-
-    Takes TensorFlow 1's old names ``reduction_indices`` and ``keep_dims`` too. A floating input keeps its dtype
-    (the mean of float32 values is float32); integers give a float64 mean.
-
-    Example:
-        >>> import symslow as ts
-        >>> _ = ts.Graph().as_default()
-        >>> x = ts.placeholder(name="x")
-        >>> ts.Session().run(ts.reduce_mean(x, axis=0), {x: [[1, 2], [3, 6]]})
-        array([2., 4.])
-        >>> ts.Session().run(ts.reduce_mean(x, reduction_indices=1, keep_dims=True), {x: [[1, 2], [3, 6]]})
-        array([[1.5],
-               [4.5]])
-    """
-    from .elementwise import divide
-
-    x = as_node(input_tensor)
-    total = reduce_sum(x, axis=axis, keepdims=keepdims, reduction_indices=reduction_indices, keep_dims=keep_dims)
-    axes = total.axis
-    sizes = x.shape if axes is None or x.shape is None else [x.shape[a] for a in axes]
-    if sizes is not None and None not in sizes and all(a >= 0 for a in axes or ()):
-        n = 1
-        for size in sizes:
-            n *= size
-        floating = x.dtype is not None and np.dtype(x.dtype).kind == "f"
-        divisor = as_node(np.asarray(n, dtype=x.dtype if floating else np.float64), x.graph)
-        return divide(total, divisor, name=name or "reduce_mean")
-    return divide(total, count(x, axes), name=name or "reduce_mean")
-
-
 class broadcast_like(Operation):
     """Broadcast ``g`` to the shape of ``like``, first re-inserting the ``axis`` a reduction removed.
 
@@ -287,8 +257,6 @@ class sum_to_op(Operation):
         lead, ones = plan
         expr = operand(self.input_nodes[0])
         if lead and ones:  # one sum over every axis, as runtime.sum_to adds them (two sums would add in another order)
-            from .linalg import reshape
-
             axes = (*lead, *(len(lead) + a for a in ones))
             total = ArraySum(expr, sympy.Tuple(*axes), sympy.true, sympy.Tuple(*g_shape))
             return reshape.function_for(shape=tuple(like_shape))(total)
@@ -327,6 +295,18 @@ def broadcast_plan(shapes: list, index: int) -> tuple | None:
         elif size is None and others and not all(o == 1 for o in others):
             return None  # this size may be 1 while another is larger
     return tuple(range(lead)), tuple(ones)
+
+
+def unbroadcast(contribution: Node, inputs: Sequence[Node], index: int) -> Node:
+    """An input's share of an elementwise gradient, summed back to the input's shape where it was broadcast.
+
+    Only another input of higher or unknown rank or size can have broadcast this one: next to scalars, an input
+    keeps its shape, and so does the gradient.
+    """
+    others = [n for i, n in enumerate(inputs) if i != index and n is not inputs[index]]
+    if all(n.shape == () for n in others):
+        return contribution
+    return sum_to(contribution, inputs[index], broadcast_plan([n.shape for n in inputs], index))
 
 
 def sum_to(g: Node, like: Node, plan: tuple | None = None) -> Node:
@@ -372,27 +352,3 @@ class fill_like(Operation):
         import numpy as np
 
         return np.full_like(like, self.value)
-
-
-def _like(x: Any, dtype: Any) -> Node:
-    from .compare import cast
-
-    x = as_node(x)
-    return x if dtype is None else cast(x, dtype)
-
-
-def ones_like(x: Any, dtype: Any = None, name: str | None = None, optimize: bool = True) -> Node:
-    """Ones in the shape of ``x``, of its dtype unless ``dtype`` says otherwise.
-
-    Example:
-        >>> import numpy as np, symslow as tf
-        >>> _ = tf.Graph().as_default()
-        >>> tf.Session().run(tf.ones_like(tf.constant([[1, 2, 3]])))
-        array([[1, 1, 1]], dtype=int32)
-    """
-    return fill_like(_like(x, dtype), 1.0, name=name or "ones_like")
-
-
-def zeros_like(x: Any, dtype: Any = None, name: str | None = None, optimize: bool = True) -> Node:
-    """Zeros in the shape of ``x``, of its dtype unless ``dtype`` says otherwise."""
-    return fill_like(_like(x, dtype), 0.0, name=name or "zeros_like")

@@ -1,4 +1,7 @@
-"""More of TensorFlow 1's reductions: reduce_max, reduce_min, reduce_prod (the sum and mean are in reduce.py).
+"""TensorFlow 1's reductions besides the sum: reduce_mean, reduce_max, reduce_min, reduce_prod (the sum is in
+reduce.py).
+
+The mean is a sum divided by the number of elements summed.
 
 Their gradients are made of ordinary nodes: the maximum's goes to the elements equal to it (split evenly between
 ties, as TensorFlow does), the product's is the product of the other elements, written so that zeros do no harm.
@@ -6,12 +9,46 @@ ties, as TensorFlow does), the product's is the product of the other elements, w
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..graph import Node
-from .base import elementwise_expr
+from ..graph import Node, as_node
 from .compare import cast, equal, where
-from .reduce import Reduction, _latex_reduction, broadcast_like, reduce_sum
+from .elementwise import divide
+from .elementwise_op import elementwise_expr
+from .reduce import Reduction, _latex_reduction, broadcast_like, count, reduce_sum
+
+
+def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
+                reduction_indices: Any = None, keep_dims: Any = None) -> Node:
+    """Mean over ``axis``: a sum divided by the number of elements summed (made of primitives).
+
+    Takes TensorFlow 1's old names ``reduction_indices`` and ``keep_dims`` too. A floating input keeps its dtype
+    (the mean of float32 values is float32); integers give a float64 mean.
+
+    Example:
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(name="x")
+        >>> ts.Session().run(ts.reduce_mean(x, axis=0), {x: [[1, 2], [3, 6]]})
+        array([2., 4.])
+        >>> ts.Session().run(ts.reduce_mean(x, reduction_indices=1, keep_dims=True), {x: [[1, 2], [3, 6]]})
+        array([[1.5],
+               [4.5]])
+    """
+    x = as_node(input_tensor)
+    total = reduce_sum(x, axis=axis, keepdims=keepdims, reduction_indices=reduction_indices, keep_dims=keep_dims)
+    axes = total.axis
+    sizes = x.shape if axes is None or x.shape is None else [x.shape[a] for a in axes]
+    if sizes is not None and None not in sizes and all(a >= 0 for a in axes or ()):
+        n = 1
+        for size in sizes:
+            n *= size
+        floating = x.dtype is not None and np.dtype(x.dtype).kind == "f"
+        divisor = as_node(np.asarray(n, dtype=x.dtype if floating else np.float64), x.graph)
+        return divide(total, divisor, name=name or "reduce_mean")
+    return divide(total, count(x, axes), name=name or "reduce_mean")
 
 
 class reduce_max(Reduction):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..graph import Node
+
 from .backprop import BackpropStep, BackpropSteps, Contribution, backprop_steps, save_steps
 from .graph import draw, draw_gradients
 from .render import GraphvizNotFoundError, render, render_svg, save
@@ -44,3 +46,10 @@ def node_mimebundle(node: Any) -> dict | None:
     if svg is None:
         return None
     return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.index('<svg'):]}</div>", "text/plain": repr(node)}
+
+
+def _node_repr_mimebundle(node: Node, include=None, exclude=None) -> dict | None:
+    return node_mimebundle(node)
+
+
+Node._repr_mimebundle_ = _node_repr_mimebundle  # notebooks show a node as its diagram (None without Graphviz)

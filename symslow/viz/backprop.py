@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import graphviz
 import sympy
 
-from ..gradients import GradientTable, backprop_order, compute_gradients, topological_order
-from ..graph import Node
+from ..gradients import GradientTable, backprop_order, compute_gradients
+from ..graph import Node, topological_order
 from ..ops.base import Operation
 from . import style
 from .graph import diagram, node_values

@@ -13,8 +13,8 @@ import graphviz
 import numpy as np
 import sympy
 
-from ..gradients import compute_gradients, gradients, topological_order
-from ..graph import Constant, Node, Placeholder, Variable, format_shape
+from ..gradients import compute_gradients, gradients
+from ..graph import Constant, Node, Placeholder, Variable, format_shape, topological_order
 from ..ops.base import Operation
 from ..ops.state import assign, group
 from . import style
