@@ -315,16 +315,7 @@ def variable_scope(name_or_scope: str | VariableScope | None, default_name: str 
     """
     _refuse("variable_scope", regularizer=regularizer, caching_device=caching_device, partitioner=partitioner,
             custom_getter=custom_getter, constraint=constraint)
-    if name_or_scope is None and default_name is None:
-        raise TypeError("variable_scope: if default_name is None then name_or_scope is required.")
-    if not isinstance(name_or_scope, (str, VariableScope, type(None))):
-        raise TypeError(f"variable_scope: name_or_scope must be a string or a VariableScope, not {name_or_scope!r}.")
-    if reuse is False:
-        reuse = None  # False does not stop an enclosing scope's reuse, as in TensorFlow 1
-    if not (reuse is None or reuse is True or reuse is AUTO_REUSE):
-        raise InvalidArgumentError(f"variable_scope: reuse must be True, False, None or tf.AUTO_REUSE, not {reuse!r}.")
-    if not isinstance(auxiliary_name_scope, bool):
-        raise TypeError(f"variable_scope: auxiliary_name_scope must be True or False, not {auxiliary_name_scope!r}.")
+    reuse = _checked_arguments(name_or_scope, default_name, reuse, auxiliary_name_scope)
     graph = get_default_graph()
     store = _store(graph)
     parent = store.current
@@ -339,8 +330,6 @@ def variable_scope(name_or_scope: str | VariableScope | None, default_name: str 
             if reuse:
                 raise InvalidArgumentError("variable_scope: reuse=True cannot be used without a name_or_scope.")
             name_or_scope = _unique_name(store, parent, default_name)
-        elif not name_or_scope:
-            raise InvalidArgumentError("variable_scope: a scope's name is a non-empty string, not ''.")
         full_name = f"{parent.name}/{name_or_scope}" if parent.name else name_or_scope
         short_name = name_or_scope
         reuse = reuse or parent.reuse  # reuse is inherited by the scopes inside
@@ -360,13 +349,36 @@ def variable_scope(name_or_scope: str | VariableScope | None, default_name: str 
         try:
             yield scope
         finally:
-            store.current = parent
-            if isinstance(name_or_scope, VariableScope):
-                store.counts = saved_counts
-            else:  # the names counted inside start again when this scope is entered again
-                for key in store.counts:
-                    if key.startswith(full_name + "/"):
-                        store.counts[key] = 0
+            _leave(store, parent, saved_counts if isinstance(name_or_scope, VariableScope) else None, full_name)
+
+
+def _checked_arguments(name_or_scope: Any, default_name: Any, reuse: Any, auxiliary_name_scope: Any) -> Any:
+    """``variable_scope``'s arguments checked, as TensorFlow 1 checks them; returns ``reuse`` (None for False)."""
+    if name_or_scope is None and default_name is None:
+        raise TypeError("variable_scope: if default_name is None then name_or_scope is required.")
+    if not isinstance(name_or_scope, (str, VariableScope, type(None))):
+        raise TypeError(f"variable_scope: name_or_scope must be a string or a VariableScope, not {name_or_scope!r}.")
+    if reuse is False:
+        reuse = None  # False does not stop an enclosing scope's reuse, as in TensorFlow 1
+    if not (reuse is None or reuse is True or reuse is AUTO_REUSE):
+        raise InvalidArgumentError(f"variable_scope: reuse must be True, False, None or tf.AUTO_REUSE, not {reuse!r}.")
+    if not isinstance(auxiliary_name_scope, bool):
+        raise TypeError(f"variable_scope: auxiliary_name_scope must be True or False, not {auxiliary_name_scope!r}.")
+    if name_or_scope == "":
+        raise InvalidArgumentError("variable_scope: a scope's name is a non-empty string, not ''.")
+    return reuse
+
+
+def _leave(store: _Store, parent: VariableScope, saved_counts: dict | None, full_name: str) -> None:
+    """Back in ``parent``: a scope entered again as a VariableScope restores the name counts it found; a scope
+    entered by name has the names counted inside it start again when it is entered again."""
+    store.current = parent
+    if saved_counts is not None:
+        store.counts = saved_counts
+    else:
+        for key in store.counts:
+            if key.startswith(full_name + "/"):
+                store.counts[key] = 0
 
 
 def _unique_name(store: _Store, parent: VariableScope, base: str) -> str:

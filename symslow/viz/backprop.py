@@ -242,6 +242,20 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
         values = node_values(topological_order([*forward, *wanted]), feed_dict, session)
     totals = set(map(id, table.values()))
 
+    steps = _node_steps(order, table, shares, values, names, totals, first_new)
+    grouping = group_by_scope(forward, collapse=True, who="backprop_steps") if by == "layer" else None
+    if grouping is not None:
+        return _layer_steps(steps, grouping, forward, order, table, values)
+    layout = _shared_layout(steps, forward, order, table, values)
+    for step in steps:
+        step.diagram = _step_diagram(step, forward, order, table, values, layout)
+        step.bare_diagram = _step_diagram(step, forward, order, table, values, layout, titled=False)
+    return steps
+
+
+def _node_steps(order: Sequence[Node], table: GradientTable, shares: dict, values: dict, names: dict, totals: set,
+                first_new: int) -> BackpropSteps:
+    """The steps without their diagrams: the loss's (∂J/∂J = 1), one per node in ``order``, and the last."""
     steps = BackpropSteps()
     for position, node in enumerate(order):
         gradient = table.get(node)
@@ -262,13 +276,6 @@ def backprop_steps(loss: Node, feed_dict: Mapping | None = None, session: "Sessi
                                   gradient, formula, values.get(gradient), order[:position], order[position + 1:],
                                   None))
     steps.append(BackpropStep(len(order) + 1, "end", None, [], [], None, "", None, list(order), [], None))
-    grouping = group_by_scope(forward, collapse=True, who="backprop_steps") if by == "layer" else None
-    if grouping is not None:
-        return _layer_steps(steps, grouping, forward, order, table, values)
-    layout = _shared_layout(steps, forward, order, table, values)
-    for step in steps:
-        step.diagram = _step_diagram(step, forward, order, table, values, layout)
-        step.bare_diagram = _step_diagram(step, forward, order, table, values, layout, titled=False)
     return steps
 
 

@@ -7,6 +7,7 @@ the same graph always gives the same DOT.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import graphviz
@@ -225,18 +226,32 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None,
         title: an HTML-like fragment (see :func:`style.caption` for plain text).
         grouping: how to draw name scopes (:func:`symslow.viz.scopes.group_by_scope`); ``None``: node by node.
     """
-    values = values or {}
-    kinds = dict(kinds or {})
-    rows = rows or {}
-    attrs = attrs or {}
-    edge_labels = edge_labels or {}
     table = dict(gradient_table or {})
     forward_ids = {id(n) for n in (forward if forward is not None else nodes)}
-    gradient_ids = {id(n) for n in nodes if id(n) not in forward_ids}
-    names = gradient_names(table, nodes, forward_ids, kinds) if table else {}
-    shown = grouping.shown if grouping is not None else (lambda n: n)
-    ident = grouping.ident if grouping is not None else style.node_id
+    kinds = dict(kinds or {})
+    drawing = _Drawing(
+        dot=_new_digraph(nodes, layout, grouping, rankdir, title), grouping=grouping, layout=layout, kinds=kinds,
+        values=values or {}, rows=rows or {}, attrs=attrs or {},
+        gradient_ids={id(n) for n in nodes if id(n) not in forward_ids},
+        names=gradient_names(table, nodes, forward_ids, kinds) if table else {},
+    )
+    if grouping is None:
+        for node in nodes:
+            drawing.add_node(drawing.dot, node)
+    else:
+        drawing.add_contents(drawing.dot, None)
+    drawing.add_edges(nodes, edge_labels or {})
+    drawing.tie_gradients(table, forward_ids)
+    extra = list(legend_extra)
+    if table:
+        extra.insert(0, ('<FONT COLOR="#e66101">- - ◇</FONT>', "is the gradient of"))
+    drawing.dot.node("legend", label=style.legend(drawing.used_kinds, extra), shape="plaintext")
+    return drawing.dot
 
+
+def _new_digraph(nodes: Sequence[Node], layout: "Layout | None", grouping: Grouping | None, rankdir: str | None,
+                 title: str | None) -> graphviz.Digraph:
+    """An empty diagram with symslow's fonts and spacing, running left to right unless it is deep."""
     dot = (layout.digraph if layout is not None else graphviz.Digraph)(name="symslow", comment="symslow diagram")
     if rankdir is None:
         rankdir = "LR" if _depth(nodes, grouping) <= 9 else "TB"
@@ -247,93 +262,108 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None,
     dot.attr("edge", fontname=style.FONT, arrowsize="0.7")
     if title:
         dot.attr("graph", label=f"<{title}>", labelloc="t", labeljust="l", fontsize="14")
+    return dot
 
-    used_kinds = []
 
-    def add_node(target: graphviz.Digraph, node: Node) -> None:
-        kind = kinds.get(node) or ("gradient" if id(node) in gradient_ids else style.kind_of(node))
-        if kind not in used_kinds:
-            used_kinds.append(kind)
-        label = node_label(node, names=names, value=values.get(node), has_value=node in values,
-                           rows=rows.get(node, ()))
-        node_attrs = {**style.NODE_STYLES[kind], **attrs.get(node, {})}
-        target.node(style.node_id(node), label=label, **node_attrs)
+@dataclass
+class _Drawing:
+    """A diagram being drawn: the ``Digraph``, how each node looks, and the kinds drawn so far (for the legend)."""
 
-    def add_box(target: graphviz.Digraph, scope: Scope) -> None:
-        members = grouping.members[scope]
-        kind = kinds.get(scope) or ("loss" if any(kinds.get(n) == "loss" for n in members)
-                                    else "gradient scope" if scope.gradient else "scope")
-        if kind not in used_kinds:
-            used_kinds.append(kind)
-        label = scope_label(scope, members, rows=rows.get(scope, ()))
-        target.node(grouping.ident(scope), label=label, **{**style.NODE_STYLES[kind], **attrs.get(scope, {})})
+    dot: graphviz.Digraph
+    grouping: Grouping | None
+    layout: Any
+    kinds: dict
+    values: Mapping
+    rows: Mapping
+    attrs: Mapping
+    gradient_ids: set
+    names: dict
+    used_kinds: list = field(default_factory=list)
 
-    def add_contents(target: graphviz.Digraph, scope: Scope | None) -> None:
-        for item in grouping.contents(scope):
+    def shown(self, node: Node) -> Node | Scope:
+        """What stands for ``node`` in the diagram: itself, or the closed scope's box it is in."""
+        return self.grouping.shown(node) if self.grouping is not None else node
+
+    def ident(self, item: Node | Scope) -> str:
+        return self.grouping.ident(item) if self.grouping is not None else style.node_id(item)
+
+    def use(self, kind: str) -> str:
+        if kind not in self.used_kinds:
+            self.used_kinds.append(kind)
+        return kind
+
+    def add_node(self, target: graphviz.Digraph, node: Node) -> None:
+        kind = self.use(self.kinds.get(node) or ("gradient" if id(node) in self.gradient_ids else style.kind_of(node)))
+        label = node_label(node, names=self.names, value=self.values.get(node), has_value=node in self.values,
+                           rows=self.rows.get(node, ()))
+        target.node(style.node_id(node), label=label, **{**style.NODE_STYLES[kind], **self.attrs.get(node, {})})
+
+    def add_box(self, target: graphviz.Digraph, scope: Scope) -> None:
+        members = self.grouping.members[scope]
+        kind = self.use(self.kinds.get(scope) or ("loss" if any(self.kinds.get(n) == "loss" for n in members)
+                                                  else "gradient scope" if scope.gradient else "scope"))
+        label = scope_label(scope, members, rows=self.rows.get(scope, ()))
+        target.node(self.grouping.ident(scope), label=label, **{**style.NODE_STYLES[kind], **self.attrs.get(scope, {})})
+
+    def add_contents(self, target: graphviz.Digraph, scope: Scope | None) -> None:
+        """The nodes and scopes directly in ``scope`` (the top level for None): an open scope as a cluster."""
+        for item in self.grouping.contents(scope):
             if not isinstance(item, Scope):
-                add_node(target, item)
-            elif item not in grouping.opened:
-                add_box(target, item)
-            elif layout is not None:
-                add_contents(target, item)
+                self.add_node(target, item)
+            elif item not in self.grouping.opened:
+                self.add_box(target, item)
+            elif self.layout is not None:  # the layout's positions keep the scope's nodes together
+                self.add_contents(target, item)
             else:
-                kind = "open gradient scope" if item.gradient else "open scope"
-                if kind not in used_kinds:
-                    used_kinds.append(kind)
-                with target.subgraph(name=f"cluster_{grouping.ident(item)}") as cluster:
+                kind = self.use("open gradient scope" if item.gradient else "open scope")
+                with target.subgraph(name=f"cluster_{self.grouping.ident(item)}") as cluster:
                     cluster.attr(label=f"<<B>{style.name(item.title)}</B>>", labeljust="l", fontsize="12",
                                  **style.CLUSTER_STYLES[kind])
-                    add_contents(cluster, item)
+                    self.add_contents(cluster, item)
 
-    if grouping is None:
-        for node in nodes:
-            add_node(dot, node)
-    else:
-        add_contents(dot, None)
-
-    def edge_style(node: Node, source: Node) -> str:
-        if id(node) in gradient_ids and id(source) in gradient_ids:
+    def edge_style(self, node: Node, source: Node) -> str:
+        if id(node) in self.gradient_ids and id(source) in self.gradient_ids:
             return "gradient"
-        return "gradient input" if id(node) in gradient_ids else "forward"
+        return "gradient input" if id(node) in self.gradient_ids else "forward"
 
-    def add_edge(tail: str, head: str, label: str | None, kind: str) -> None:
+    def add_edge(self, tail: str, head: str, label: str | None, kind: str) -> None:
         edge = {"label": f"<{label}>"} if label else {}
         if kind == "gradient":
             # drawn from the consumer's side so that the gradient graph runs against the forward one
-            dot.edge(head, tail, dir="back", **edge, **style.GRADIENT_EDGE_STYLE)
+            self.dot.edge(head, tail, dir="back", **edge, **style.GRADIENT_EDGE_STYLE)
         elif kind == "gradient input":
-            dot.edge(tail, head, **edge, **style.GRADIENT_INPUT_STYLE)
+            self.dot.edge(tail, head, **edge, **style.GRADIENT_INPUT_STYLE)
         else:
-            dot.edge(tail, head, **edge, **style.EDGE_STYLE)
+            self.dot.edge(tail, head, **edge, **style.EDGE_STYLE)
 
-    boxed: dict[tuple[str, str], list[tuple[Node, Node, int]]] = {}  # edges into or out of a closed scope's box
-    for node in nodes:
-        several = len(node.input_nodes) > 1
-        head = shown(node)
-        for index, source in enumerate(node.input_nodes):
-            tail = shown(source)
-            if tail is head or isinstance(tail, Scope) and tail == head:  # (nodes compare by identity only)
-                continue
-            if isinstance(tail, Scope) or isinstance(head, Scope):
-                boxed.setdefault((ident(tail), ident(head)), []).append((source, node, index))
-                continue
-            label = edge_labels.get((node, index)) or (str(index) if several else None)
-            add_edge(style.node_id(source), style.node_id(node), label, edge_style(node, source))
-    for (tail, head), carried in boxed.items():
-        into_box = isinstance(shown(carried[0][1]), Scope)
-        add_edge(tail, head, _boxed_edge_label(carried, edge_labels, into_box),
-                 edge_style(carried[0][1], carried[0][0]))
-    tied = set()
-    for x, g in table.items():
-        ends = (ident(shown(x)), ident(shown(g)))
-        if id(x) in forward_ids and ends not in tied:
-            tied.add(ends)
-            dot.edge(*ends, **style.GRADIENT_OF_STYLE)
-    extra = list(legend_extra)
-    if table:
-        extra.insert(0, ('<FONT COLOR="#e66101">- - ◇</FONT>', "is the gradient of"))
-    dot.node("legend", label=style.legend(used_kinds, extra), shape="plaintext")
-    return dot
+    def add_edges(self, nodes: Sequence[Node], edge_labels: Mapping[tuple[Node, int], str]) -> None:
+        """Every input edge; those into or out of a closed scope's box drawn once per pair of ends."""
+        boxed: dict[tuple[str, str], list[tuple[Node, Node, int]]] = {}
+        for node in nodes:
+            several = len(node.input_nodes) > 1
+            head = self.shown(node)
+            for index, source in enumerate(node.input_nodes):
+                tail = self.shown(source)
+                if tail is head or isinstance(tail, Scope) and tail == head:  # (nodes compare by identity only)
+                    continue
+                if isinstance(tail, Scope) or isinstance(head, Scope):
+                    boxed.setdefault((self.ident(tail), self.ident(head)), []).append((source, node, index))
+                    continue
+                label = edge_labels.get((node, index)) or (str(index) if several else None)
+                self.add_edge(style.node_id(source), style.node_id(node), label, self.edge_style(node, source))
+        for (tail, head), carried in boxed.items():
+            into_box = isinstance(self.shown(carried[0][1]), Scope)
+            self.add_edge(tail, head, _boxed_edge_label(carried, edge_labels, into_box),
+                          self.edge_style(carried[0][1], carried[0][0]))
+
+    def tie_gradients(self, table: Mapping[Node, Node], forward_ids: set) -> None:
+        """A dashed 'is the gradient of' edge from each forward node to its gradient (once per pair of ends)."""
+        tied = set()
+        for x, g in table.items():
+            ends = (self.ident(self.shown(x)), self.ident(self.shown(g)))
+            if id(x) in forward_ids and ends not in tied:
+                tied.add(ends)
+                self.dot.edge(*ends, **style.GRADIENT_OF_STYLE)
 
 
 SHAPES_ON_AN_EDGE = 3  # an edge carrying more tensors lists this many shapes and counts the others
