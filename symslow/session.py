@@ -551,6 +551,10 @@ def _typed(value: Any, dtype: Any) -> Any:
     if dtype is None:
         return value
     if isinstance(value, (int, float, bool)):
+        if isinstance(value, float) and np.dtype(dtype).kind not in "fc":
+            # a float where the node's dtype says integer: the dtype was inferred without a bare placeholder's,
+            # which the run made floating (x * 3 fed 2.5 is 7.5, as the interpreter computes it)
+            return np.asarray(value)
         return np.asarray(value, dtype=dtype)
     value_dtype = getattr(value, "dtype", None)
     if value_dtype is not None and value_dtype != dtype and _family(value_dtype) == _family(np.dtype(dtype)) != "":

@@ -300,6 +300,19 @@ def test_the_cupy_backend_prints_cupy_code():
     np.testing.assert_allclose(session.run(y, {z: logits}), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("backend", WITH_INTERPRETER)
+@pytest.mark.parametrize("fed", [2.5, np.float64(2.5), [2.5], -0.5], ids=["float", "numpy-float", "list", "negative"])
+def test_a_bare_placeholder_fed_a_float_times_an_int_literal_gives_the_float(backend, fed):
+    """x = placeholder() has no dtype until it is fed, so ``x * 3`` is typed from the literal alone (int); fed 2.5,
+    it is 7.5 nonetheless, as NumPy computes 2.5 * 3, and no backend rounds it to the integer dtype."""
+    ts.Graph().as_default()
+    x = ts.placeholder(name="x")
+    y = x * 3 + 1
+    value = ts.Session(backend=backend).run(y, {x: fed})
+    np.testing.assert_array_equal(value, np.asarray(fed, dtype=np.float64) * 3 + 1)
+    assert np.asarray(value).dtype == np.float64
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shaped", [True, False], ids=["shaped", "bare"])
 def test_numpy_feeds_take_the_planned_path_from_the_second_run_on(backend, shaped, monkeypatch):
