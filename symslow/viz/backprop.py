@@ -305,8 +305,8 @@ def _expanded(share: Node, passed_on: bool, names: Mapping[sympy.Symbol, str], t
     return style.formula_html(expand(share, not passed_on), names)
 
 
-_LEGEND = (('<FONT COLOR="#d7301f">■</FONT>', "node processed now"),
-           ('<FONT COLOR="#1a9850">✓</FONT>', "gradient done"))
+_LEGEND = ((style.coloured("■", style.NOW), "node processed now"),
+           (style.coloured("✓", style.DONE), "gradient done"))
 
 
 def _node_state(node: Node, state: str, k: int, table: Mapping[Node, Node], values: Mapping) -> tuple[list[str], dict]:
@@ -316,13 +316,13 @@ def _node_state(node: Node, state: str, k: int, table: Mapping[Node, Node], valu
     known = gradient is not None and gradient in values
     if state == "done":
         text = f"∂J/∂{name} = {style.format_value(values[gradient])}" if known else "gradient known"
-        return [f'<FONT COLOR="#1a9850">✓ step {k}: {text}</FONT>'], dict(style.DONE_STYLE)
+        return [style.coloured(f"✓ step {k}: {text}", style.DONE)], dict(style.DONE_STYLE)
     if state == "now":
-        rows = [f'<FONT COLOR="#d7301f"><B>now, step {k}</B></FONT>']
+        rows = [style.coloured(f"<B>now, step {k}</B>", style.NOW)]
         if known:
-            rows.append(f'<FONT COLOR="#d7301f">∂J/∂{name} = {style.format_value(values[gradient])}</FONT>')
+            rows.append(style.coloured(f"∂J/∂{name} = {style.format_value(values[gradient])}", style.NOW))
         return rows, dict(style.CURRENT_STYLE)
-    return [f'<FONT COLOR="#777777">step {k}</FONT>'], {}
+    return [style.coloured(f"step {k}", style.PENDING)], {}
 
 
 def _states(state_of, forward: Sequence[Node], order: Sequence[Node], table: Mapping[Node, Node],
@@ -339,7 +339,7 @@ def _states(state_of, forward: Sequence[Node], order: Sequence[Node], table: Map
 
 def _contribution_label(c: Contribution) -> str:
     argument = f"{c.index}: " if len(c.consumer.input_nodes) > 1 else ""
-    label = f'<FONT COLOR="#d7301f">{argument}{c.formula}'
+    label = f'<FONT COLOR="{style.NOW}">{argument}{c.formula}'
     if c.value is not None:
         label += f"<BR/>= {style.format_value(c.value)}"
     return label + "</FONT>"
@@ -351,7 +351,7 @@ def _caption(step: BackpropStep, count: int) -> str:
         lines = [f"Step {step.number} of {count}: all gradients are known", "backpropagation is done"]
     else:
         lines = [f"Step {step.number} of {count}: {step.title}", step.formula]
-    lines.append(f'<FONT COLOR="#777777">still to do: {step.still_to_do}</FONT>')
+    lines.append(style.coloured(f"still to do: {step.still_to_do}", style.PENDING))
     return "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines)
 
 
@@ -552,9 +552,9 @@ def _layer_state(scope: Scope, members: Sequence[Node], state: str, k: int, tabl
     """The extra rows and the highlighting of a layer's box: its step, and its Variables' gradients once known."""
     from ..graph import Variable
 
-    colour = {"done": "#1a9850", "now": "#d7301f"}.get(state)
+    colour = {"done": style.DONE, "now": style.NOW}.get(state)
     if colour is None:
-        return [f'<FONT COLOR="#777777">step {k}</FONT>'], {}
+        return [style.coloured(f"step {k}", style.PENDING)], {}
     head = f"✓ step {k}" if state == "done" else f"<B>now, step {k}</B>"
     rows = [f'<FONT COLOR="{colour}">{head}</FONT>']
     for node in members:
@@ -632,5 +632,5 @@ def _layer_caption(step: BackpropStep, count: int, height: int) -> str:
     else:
         lines = [f"Step {step.number} of {count}: {step.title}", *step.formula.split("<BR/>")]
     lines += [" "] * (height + 1 - len(lines))
-    lines.append(f'<FONT COLOR="#777777">still to do: {step.still_to_do}</FONT>')
+    lines.append(style.coloured(f"still to do: {step.still_to_do}", style.PENDING))
     return "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines)

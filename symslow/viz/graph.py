@@ -179,7 +179,7 @@ def node_label(node: Node, *, names: Mapping[sympy.Symbol, str] | None = None, v
 
     Each row is one run of text, so browsers draw SVG text where Graphviz measured it.
     """
-    small = '<FONT POINT-SIZE="10" COLOR="#555555">{}</FONT>'
+    small = f'<FONT POINT-SIZE="10" COLOR="{style.GREY}">{{}}</FONT>'
     display = (names or {}).get(node.symbol) or style.name(node.name)
     if not isinstance(node, Operation):
         cells = [f"<B>{display}</B>", small.format(style.escape(style.kind_of(node)))]
@@ -244,7 +244,7 @@ def diagram(nodes: Sequence[Node], *, values: Mapping[Node, Any] | None = None,
     drawing.tie_gradients(table, forward_ids)
     extra = list(legend_extra)
     if table:
-        extra.insert(0, ('<FONT COLOR="#e66101">- - ◇</FONT>', "is the gradient of"))
+        extra.insert(0, (style.coloured("- - ◇", style.GRADIENT_OF), "is the gradient of"))
     drawing.dot.node("legend", label=style.legend(drawing.used_kinds, extra), shape="plaintext")
     return drawing.dot
 
@@ -394,7 +394,7 @@ SUMMARY_ITEMS = 6  # a closed scope's box lists this many op types and Variables
 def scope_label(scope: Scope, members: Sequence[Node], rows: Iterable[str] = ()) -> str:
     """The HTML-like label of a closed scope's box: its name, how many ops it holds and of which types, its
     Variables' and placeholders' shapes, extra rows."""
-    small = '<FONT POINT-SIZE="10" COLOR="#555555">{}</FONT>'
+    small = f'<FONT POINT-SIZE="10" COLOR="{style.GREY}">{{}}</FONT>'
 
     def listed(items: list[str]) -> str:
         more = f", and {len(items) - SUMMARY_ITEMS} more" if len(items) > SUMMARY_ITEMS else ""

@@ -16,21 +16,21 @@ from typing import Sequence
 
 from . import style
 
-_CSS = """
-.symslow-steps { font-family: Helvetica, Arial, sans-serif; color: #222; }
-.symslow-steps:focus { outline: 2px solid #9ecae1; outline-offset: 2px; }
-.symslow-steps .controls { position: sticky; top: 0; background: #fff; padding: 6px 0; display: flex; gap: 8px;
-  align-items: center; border-bottom: 1px solid #ddd; flex-wrap: wrap; }
-.symslow-steps button { font-size: 14px; padding: 4px 12px; }
-.symslow-steps input[type=range] { flex: 1; max-width: 480px; }
-.symslow-steps .hint, .symslow-steps .todo { color: #777; font-size: 13px; }
-.symslow-steps .step-caption { font-size: 15px; margin: 8px 0 2px; text-align: left; }
-.symslow-steps .formula { font-size: 15px; margin: 2px 0 2px; color: #a50f15; }
-.symslow-steps .todo { margin: 2px 0 8px; }
-.symslow-steps .text { overflow: hidden; }
-.symslow-steps .diagram svg { max-width: 100%; height: auto; }
-.symslow-steps.in-a-cell .diagram { overflow-x: auto; }
-.symslow-steps.in-a-cell .diagram svg { max-width: none; }
+_CSS = f"""
+.symslow-steps {{ font-family: Helvetica, Arial, sans-serif; color: {style.PAGE_TEXT}; }}
+.symslow-steps:focus {{ outline: 2px solid {style.PAGE_FOCUS}; outline-offset: 2px; }}
+.symslow-steps .controls {{ position: sticky; top: 0; background: {style.PAGE_BACKGROUND}; padding: 6px 0;
+  display: flex; gap: 8px; align-items: center; border-bottom: 1px solid {style.PAGE_RULE}; flex-wrap: wrap; }}
+.symslow-steps button {{ font-size: 14px; padding: 4px 12px; }}
+.symslow-steps input[type=range] {{ flex: 1; max-width: 480px; }}
+.symslow-steps .hint, .symslow-steps .todo {{ color: {style.PENDING}; font-size: 13px; }}
+.symslow-steps .step-caption {{ font-size: 15px; margin: 8px 0 2px; text-align: left; }}
+.symslow-steps .formula {{ font-size: 15px; margin: 2px 0 2px; color: {style.LOSS_BORDER}; }}
+.symslow-steps .todo {{ margin: 2px 0 8px; }}
+.symslow-steps .text {{ overflow: hidden; }}
+.symslow-steps .diagram svg {{ max-width: 100%; height: auto; }}
+.symslow-steps.in-a-cell .diagram {{ overflow-x: auto; }}
+.symslow-steps.in-a-cell .diagram svg {{ max-width: none; }}
 """
 
 # page: true when the page is the whole document (keys anywhere, the address names the step)

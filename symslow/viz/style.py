@@ -23,6 +23,22 @@ from ..ops.base import OpFunction
 
 FONT = "Helvetica"
 
+# The palette: every colour of the diagrams, of the steps of backpropagation and of their page, named once here
+PLACEHOLDER_FILL, PLACEHOLDER_BORDER = "#c7e9c0", "#238b45"  # green: fed
+VARIABLE_FILL, VARIABLE_BORDER = "#c6dbef", "#2171b5"  # blue: trained
+GREY = "#555555"  # a constant's border, edges, small text
+OPERATION_FILL, OPERATION_BORDER = "#f0f0f0", "#444444"
+LOSS_FILL, LOSS_BORDER = "#fb8072", "#a50f15"  # coral; the border's red also writes the page's formulas
+GRADIENT_FILL, GRADIENT_BORDER = "#fdb863", "#b35806"  # orange, the gradient graph's edges too
+EDGE_TEXT = "#333333"
+GRADIENT_INPUT_EDGE, GRADIENT_INPUT_TEXT = "#bbbbbb", "#999999"  # a forward value a gradient node reads
+LEGEND_BORDER = "#999999"
+GRADIENT_OF = "#e66101"  # the dashed "is the gradient of" edge
+NOW, NOW_FILL = "#d7301f", "#ffff99"  # the node processed in this step
+DONE = "#1a9850"  # a node whose gradient is complete
+PENDING = "#777777"  # the steps still to do
+PAGE_TEXT, PAGE_BACKGROUND, PAGE_RULE, PAGE_FOCUS = "#222", "#fff", "#ddd", "#9ecae1"
+
 # name scopes: a closed scope is one box (a "stack" of its nodes), an open one a cluster around them
 SCOPE_FILL, SCOPE_BORDER = "#dadaeb", "#54278f"
 OPEN_SCOPE_FILL, OPEN_SCOPE_BORDER = "#f7f5fb", "#9e9ac8"
@@ -31,12 +47,12 @@ OPEN_GRADIENT_SCOPE_FILL, OPEN_GRADIENT_SCOPE_BORDER = "#fff7ec", "#e08214"
 
 # kind -> Graphviz node attributes
 NODE_STYLES: dict[str, dict[str, str]] = {
-    "placeholder": {"shape": "box", "style": "filled", "fillcolor": "#c7e9c0", "color": "#238b45"},
-    "variable": {"shape": "box", "style": "filled", "fillcolor": "#c6dbef", "color": "#2171b5"},
-    "constant": {"shape": "box", "style": "dashed,filled", "fillcolor": "white", "color": "#555555"},
-    "operation": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f0f0f0", "color": "#444444"},
-    "loss": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#fb8072", "color": "#a50f15"},
-    "gradient": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdb863", "color": "#b35806"},
+    "placeholder": {"shape": "box", "style": "filled", "fillcolor": PLACEHOLDER_FILL, "color": PLACEHOLDER_BORDER},
+    "variable": {"shape": "box", "style": "filled", "fillcolor": VARIABLE_FILL, "color": VARIABLE_BORDER},
+    "constant": {"shape": "box", "style": "dashed,filled", "fillcolor": "white", "color": GREY},
+    "operation": {"shape": "box", "style": "rounded,filled", "fillcolor": OPERATION_FILL, "color": OPERATION_BORDER},
+    "loss": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": LOSS_FILL, "color": LOSS_BORDER},
+    "gradient": {"shape": "box", "style": "rounded,filled", "fillcolor": GRADIENT_FILL, "color": GRADIENT_BORDER},
     "scope": {"shape": "box3d", "style": "filled", "fillcolor": SCOPE_FILL, "color": SCOPE_BORDER},
     "gradient scope": {"shape": "box3d", "style": "filled", "fillcolor": GRADIENT_SCOPE_FILL,
                        "color": GRADIENT_SCOPE_BORDER},
@@ -60,17 +76,18 @@ LEGEND_TEXT = {
     "open scope": "name scope, open",
     "open gradient scope": "gradient nodes of a name scope, open",
 }
-EDGE_STYLE = {"color": "#555555", "fontsize": "10", "fontcolor": "#333333"}
-GRADIENT_EDGE_STYLE = {"color": "#b35806", "style": "dashed", "fontsize": "10", "fontcolor": "#b35806"}
+EDGE_STYLE = {"color": GREY, "fontsize": "10", "fontcolor": EDGE_TEXT}
+GRADIENT_EDGE_STYLE = {"color": GRADIENT_BORDER, "style": "dashed", "fontsize": "10",
+                       "fontcolor": GRADIENT_BORDER}
 # Edges of gradient diagrams all constrain the layout (``constraint=false`` crashes Graphviz 2.43's dot): forward
 # nodes come before the gradient nodes that use them, and each gradient before the one it is computed from.
-GRADIENT_INPUT_STYLE = {"color": "#bbbbbb", "style": "dashed", "fontsize": "10", "fontcolor": "#999999",
-                        "penwidth": "0.8"}
+GRADIENT_INPUT_STYLE = {"color": GRADIENT_INPUT_EDGE, "style": "dashed", "fontsize": "10",
+                        "fontcolor": GRADIENT_INPUT_TEXT, "penwidth": "0.8"}
 # drawn from the forward node to its gradient, the diamond at the forward node's end: "∂J/∂x is the gradient of x"
-GRADIENT_OF_STYLE = {"color": "#e66101", "style": "dashed", "dir": "back", "arrowtail": "odiamond",
+GRADIENT_OF_STYLE = {"color": GRADIENT_OF, "style": "dashed", "dir": "back", "arrowtail": "odiamond",
                      "penwidth": "1.6"}
-CURRENT_STYLE = {"fillcolor": "#ffff99", "color": "#d7301f", "penwidth": "3"}
-DONE_STYLE = {"color": "#1a9850", "penwidth": "2"}
+CURRENT_STYLE = {"fillcolor": NOW_FILL, "color": NOW, "penwidth": "3"}
+DONE_STYLE = {"color": DONE, "penwidth": "2"}
 
 
 def kind_of(node: Node) -> str:
@@ -160,7 +177,8 @@ def legend(kinds: list[str], extra: list[tuple[str, str]] = ()) -> str:
         )
     for symbol, meaning in extra:
         rows.append(f'<TR><TD>{symbol}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>')
-    return '<<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">' + "".join(rows) + "</TABLE>>"
+    return (f'<<TABLE BORDER="1" COLOR="{LEGEND_BORDER}" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
+            + "".join(rows) + "</TABLE>>")
 
 
 # values --------------------------------------------------------------------------------------------------------------
@@ -349,3 +367,8 @@ def html_to_text(fragment: str) -> str:
     text = text.replace("<BR/>", "\n")
     text = re.sub(r"<[^>]+>", "", text)
     return html.unescape(text)
+
+
+def coloured(text: str, colour: str) -> str:
+    """``text`` in ``colour``, as an HTML-like label writes it (one of the palette's names above)."""
+    return f'<FONT COLOR="{colour}">{text}</FONT>'
