@@ -190,6 +190,11 @@ class slice_op(Operation):
         where = "?" if isinstance(key, Part) else key_text(key).replace(":", "{:}")
         return rf"{{{latex_operand(x)}}}_{{\left[{where}\right]}}"  # (braced: W_{2} sliced is one subscript)
 
+    @staticmethod
+    def diagram_text(printer, args, key, **attrs):
+        where = "?" if isinstance(key, Part) else key_text(key) if key is not None else ""
+        return f"{args[0]}[{printer.escape(where)}]"
+
     def gradient(self, grad, index):
         if index:
             return None  # references lend only their shapes
@@ -236,6 +241,10 @@ class unslice(Operation):
     @staticmethod
     def print_latex(printer, g, like, *refs, key):
         return rf"\operatorname{{unslice}}\left({g}\right)"
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"{args[0]} into zeros like {args[1]}"
 
     def gradient(self, grad, index):
         return slice_op(grad, *self.input_nodes[2:], key=self.key) if index == 0 else None
@@ -287,6 +296,10 @@ class pad_op(Operation):
     @staticmethod
     def print_latex(printer, x, paddings, value):
         return rf"\operatorname{{pad}}\left({x}\right)"
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"pad({args[0]})"
 
     def gradient(self, grad, index):
         return slice_op(grad, key=tuple((lo, -hi if hi else None, True) for lo, hi in self.paddings))

@@ -206,6 +206,14 @@ class Operation(Node):
         name = cls.op_type.replace("_", r"\_")
         return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
 
+    @classmethod
+    def diagram_text(cls, printer, args: list[str], **attrs) -> str:
+        """How a structural op reads in a diagram, its arguments already printed: ``name(a, b, axis=(1,))`` unless
+        the op says better (``a @ b``, ``Σ(x)``). ``printer`` is the diagrams' formula printer: ``printer.escape``
+        makes text safe for a label, ``printer.number`` writes a number short."""
+        shown = [f"{k}={printer.escape(v)}" for k, v in attrs.items() if k != "plan"]
+        return f"{printer.escape(cls.op_type)}({', '.join(args + shown)})"
+
     # True: the inputs must have one dtype, as TensorFlow demands of arithmetic (float32 + float64 is an error)
     same_dtype_inputs = False
 

@@ -72,6 +72,10 @@ class concat(Operation):
     def print_latex(printer, *values, axis):
         return rf"\left[{', '.join(values)}\right]"
 
+    @staticmethod
+    def diagram_text(printer, args, axis, **attrs):
+        return f"concat({', '.join(args)}; axis={axis})"
+
     def gradient(self, grad, index):
         part = Part(self.axis, index)
         key = part.resolve(None, [v.shape for v in self.input_nodes], self)

@@ -157,6 +157,10 @@ class gather(Operation):
     def print_latex(printer, params, indices, axis):
         return rf"{params}_{{\left[{indices}\right]}}"
 
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"{args[0]}[{args[1]}]"
+
     def gradient(self, grad, index):
         return gather_vjp(grad, self.input_nodes[1], self.input_nodes[0], self.axis) if index == 0 else None
 
@@ -214,6 +218,10 @@ class gather_vjp(Operation):
     @staticmethod
     def print_latex(printer, g, indices, *like, axis, depth, rank):
         return rf"\operatorname{{scatter\_add}}\left({g}, {indices}\right)"
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"scatter-add({args[0]} at {args[1]})"
 
     def gradient(self, grad, index):
         return gather(grad, self.input_nodes[1], axis=self.axis) if index == 0 else None

@@ -59,6 +59,10 @@ class matmul(Operation):
     def print_latex(printer, a, b):
         return f"{a} {b}"
 
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"{args[0]} @ {args[1]}"
+
     def gradient(self, grad, index):
         from .elementwise import multiply
 
@@ -99,6 +103,11 @@ class matmul_vjp(Operation):
     @staticmethod
     def print_latex(printer, g, a, b, index):
         return f"{g} {b}^T" if index == 0 else f"{a}^T {g}"
+
+    @staticmethod
+    def diagram_text(printer, args, index, **attrs):
+        g, a, b = args
+        return f"{g} @ {b}ᵀ" if index == 0 else f"{a}ᵀ @ {g}"
 
     def formula_for_shapes(self, g_shape, a_shape, b_shape):
         if (len(a_shape), len(b_shape)) != (2, 2):

@@ -52,6 +52,10 @@ class transpose(Operation):
     def print_latex(printer, x, perm):
         return rf"\left({x}\right)^{{T}}" if not x.isalnum() else f"{x}^{{T}}"
 
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"{args[0]}ᵀ"
+
     def formula_for_shapes(self, shape):
         if self.perm is None and shape:
             return ArrayTranspose(operand(self.input_nodes[0]))  # an array: `.T` needs no call

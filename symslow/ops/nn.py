@@ -72,6 +72,10 @@ class softmax(Operation):
     def print_latex(printer, x, axis):
         return rf"\operatorname{{softmax}}\left({x}\right)"
 
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"softmax({args[0]})"
+
     def formula_for_shapes(self, shape):
         e, total, _ = _written_out(self, shape)
         return self.expr if e is None else e / total
@@ -117,6 +121,10 @@ class log_softmax(Operation):
     @staticmethod
     def print_latex(printer, x, axis):
         return rf"\log \operatorname{{softmax}}\left({x}\right)"
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"log softmax({args[0]})"
 
     def formula_for_shapes(self, shape):
         _, total, shifted = _written_out(self, shape)

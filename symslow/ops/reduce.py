@@ -117,6 +117,11 @@ class reduce_sum(Reduction):
     def print_latex(printer, x, axis, keepdims):
         return _latex_reduction(r"\sum", x, axis)
 
+    @staticmethod
+    def diagram_text(printer, args, axis, **attrs):
+        where = "" if axis is None else ", axis=" + ",".join(map(str, axis))
+        return f"Σ({args[0]}{where})"
+
     def formula_for_shapes(self, shape):
         if not shape:
             return self.expr
@@ -151,6 +156,10 @@ class count(Operation):
     @staticmethod
     def print_latex(printer, x, axis):
         return rf"\left|{x}\right|"
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"|{args[0]}|"
 
     def formula_for_shapes(self, shape):
         n = 1
@@ -197,6 +206,10 @@ class broadcast_like(Operation):
     @staticmethod
     def print_latex(printer, g, like, axis, shape):
         return g
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"broadcast({args[0]} to {args[1]})"
 
     def gradient(self, grad, index):
         if index == 1:
@@ -249,6 +262,10 @@ class sum_to_op(Operation):
     @staticmethod
     def print_latex(printer, g, like, plan):
         return rf"\operatorname{{unbroadcast}}\left({g}\right)"
+
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"unbroadcast({args[0]} to {args[1]})"
 
     def formula_for_shapes(self, g_shape, like_shape):
         plan = broadcast_plan([g_shape, like_shape], 1)  # the gradient has the broadcast's full shape
@@ -344,6 +361,10 @@ class fill_like(Operation):
     @staticmethod
     def print_latex(printer, like, value):
         return sympy.latex(sympy.Float(value) if value != int(value) else sympy.Integer(int(value)))
+
+    @staticmethod
+    def diagram_text(printer, args, value, **attrs):
+        return f"{printer.number(value)} like {args[0]}"
 
     def gradient(self, grad, index):
         return None

@@ -93,6 +93,10 @@ class assign(Operation):
     def print_latex(printer, ref, value, shape):
         return value
 
+    @staticmethod
+    def diagram_text(printer, args, **attrs):
+        return f"{args[0]} ← {args[1]}"
+
     def gradient(self, grad, index):
         return None
 

@@ -5,7 +5,9 @@ holding their formula; placeholders are green, Variables blue, constants white w
 and gradient nodes orange with dashed edges. Every diagram carries a legend saying so.
 
 Formulas are printed from each node's own SymPy ``expr`` (in its inputs' symbols) as Graphviz HTML-like labels, with
-sub- and superscripts; user names can hold any character and are escaped.
+sub- and superscripts; user names can hold any character and are escaped. A structural op (matmul, a sum, a
+slice) writes its own text, by its ``diagram_text`` (see :meth:`symslow.ops.base.Operation.diagram_text`), with the
+printer's ``escape`` and ``number``.
 """
 
 from __future__ import annotations
@@ -228,56 +230,6 @@ def _superscript(text: str) -> str:
     return f"^({text})" if len(text) > 1 else f"^{text}"
 
 
-def _op_text(op_type: str, args: list[str], attrs: Mapping[str, Any]) -> str:
-    """How a structural op reads in a diagram (its arguments already printed)."""
-    axis = attrs.get("axis")
-    if op_type == "matmul":
-        return f"{args[0]} @ {args[1]}"
-    if op_type == "matmul_vjp":
-        g, a, b = args
-        return f"{g} @ {b}ᵀ" if attrs.get("index") == 0 else f"{a}ᵀ @ {g}"
-    if op_type == "transpose":
-        return f"{args[0]}ᵀ"
-    if op_type == "reduce_sum":
-        where = "" if axis is None else ", axis=" + ",".join(map(str, axis))
-        return f"Σ({args[0]}{where})"
-    if op_type == "count":
-        return f"|{args[0]}|"
-    if op_type in ("softmax", "log_softmax"):
-        return f"{op_type.replace('_', ' ')}({args[0]})"
-    if op_type == "sum_to":
-        return f"unbroadcast({args[0]} to {args[1]})"
-    if op_type == "broadcast_like":
-        return f"broadcast({args[0]} to {args[1]})"
-    if op_type == "fill_like":
-        return f"{format_number(attrs['value'])} like {args[0]}"
-    if op_type == "Assign":
-        return f"{args[0]} ← {args[1]}"
-    shaped = _shape_op_text(op_type, args, attrs)
-    if shaped is not None:
-        return shaped
-    shown = [f"{k}={escape(v)}" for k, v in attrs.items() if k not in ("plan",)]
-    return f"{escape(op_type)}({', '.join(args + shown)})"
-
-
-def _shape_op_text(op_type: str, args: list[str], attrs: Mapping[str, Any]) -> str | None:
-    """How the movement and indexing ops (symslow.ops.array, composed, indexing) read in a diagram."""
-    from ..ops.array import Part, key_text
-
-    key = attrs.get("key")
-    where = "?" if isinstance(key, Part) else key_text(key) if key is not None else ""
-    texts = {
-        "slice": lambda: f"{args[0]}[{escape(where)}]",
-        "unslice": lambda: f"{args[0]} into zeros like {args[1]}",
-        "pad": lambda: f"pad({args[0]})",
-        "concat": lambda: f"concat({', '.join(args)}; axis={attrs.get('axis')})",
-        "gather": lambda: f"{args[0]}[{args[1]}]",
-        "gather_vjp": lambda: f"scatter-add({args[0]} at {args[1]})",
-    }
-    text = texts.get(op_type)
-    return text() if text is not None else None
-
-
 class HtmlFormulaPrinter(StrPrinter):
     """SymPy's string printer writing unicode, escaped for Graphviz HTML-like labels: ``x²``, ``Wᵀ``, ``a·b``.
 
@@ -295,6 +247,9 @@ class HtmlFormulaPrinter(StrPrinter):
     def __init__(self, names: Mapping[sympy.Symbol, str] | None = None):
         super().__init__({"full_prec": False})
         self.names = dict(names or {})
+
+    escape = staticmethod(escape)  # the vocabulary an op's diagram_text writes with
+    number = staticmethod(format_number)
 
     def _print_Symbol(self, expr) -> str:
         return self.names.get(expr) or name(expr.name)
@@ -317,8 +272,8 @@ class HtmlFormulaPrinter(StrPrinter):
         return f"{self.parenthesize(base, PRECEDENCE['Pow'])}{_superscript(self._print(exponent))}"
 
     def _print_Function(self, expr) -> str:
-        if isinstance(expr, OpFunction):
-            return _op_text(expr.op.op_type, [self._print(a) for a in expr.args], expr.attrs)
+        if isinstance(expr, OpFunction):  # a structural op says how it reads (Operation.diagram_text)
+            return expr.op.diagram_text(self, [self._print(a) for a in expr.args], **expr.attrs)
         return escape(expr.func.__name__) + "(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
     def _print_Heaviside(self, expr) -> str:
