@@ -48,7 +48,8 @@ import numpy as np
 import sympy
 
 from .backends import Backend
-from .graph import Constant, Node, Placeholder, Variable, format_shape, needs_feed_error, topological_order
+from .graph import Node, format_shape, needs_feed_error, topological_order
+from .leaves import Constant, Placeholder, Variable
 from .interpreter import compute
 from .ops.base import Operation, call_compute, constants_as_symbols, operand
 from .ops.elementwise_op import ElementwiseExpr, ElementwiseOp

@@ -45,7 +45,8 @@ import numpy as np
 
 from .backends import Backend, get_backend
 from .errors import InvalidArgumentError, describe
-from .graph import Node, Placeholder, format_shape, topological_order
+from .graph import Node, format_shape, topological_order
+from .leaves import Placeholder
 
 AXIS = "batch"  # the name of the mesh's one axis, along which fed batches are split
 

@@ -18,7 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError
-from .graph import Node, as_node, topological_order
+from .graph import Node, topological_order
+from .leaves import as_node
 from .ops.base import Operation, operand
 from .ops.constant import ones_like, zeros_like
 from .ops.elementwise_op import elementwise_expr
@@ -184,7 +185,7 @@ def hessians(ys: Any, xs: Any, name: str = "hessians") -> list[Node]:
         array([[ 6.,  0.],
                [ 0., 12.]])
     """
-    from .graph import Constant
+    from .leaves import Constant
 
     ys = _as_list(ys)
     result = []

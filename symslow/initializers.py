@@ -33,7 +33,8 @@ import numpy as np
 
 from .dtypes import DType, as_dtype, float32
 from .errors import InvalidArgumentError
-from .graph import Node, as_shape, constant as _constant, format_shape
+from .graph import Node, as_shape, format_shape
+from .leaves import constant as _constant
 from .ops.constant import ones as _ones, zeros as _zeros
 from .ops.random import random_normal as _random_normal, random_uniform as _random_uniform
 from .ops.random import truncated_normal as _truncated_normal

@@ -15,7 +15,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError, SymslowError, describe
-from .graph import Constant, Node, Placeholder, Variable, format_shape, needs_feed_error, topological_order
+from .graph import Node, format_shape, needs_feed_error, topological_order
+from .leaves import Constant, Placeholder, Variable
 from .ops.base import Operation, call_compute
 from .ops.state import assign, check_one_assignment_each
 

@@ -17,7 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InvalidArgumentError
-from .graph import Node, as_node, format_shape
+from .graph import Node, format_shape
+from .leaves import as_node
 from .initializers import Zeros
 from .ops.compare import where
 from .ops.elementwise import identity

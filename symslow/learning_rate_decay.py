@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .graph import Node, as_node, name_scope
+from .graph import Node, name_scope
+from .leaves import as_node
 from .ops.compare import cast, less_equal, where
 from .ops.elementwise import exp, floor, pow
 

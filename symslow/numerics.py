@@ -20,7 +20,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError, describe
-from .graph import Constant, Node, Placeholder, Variable, format_shape, topological_order
+from .graph import Node, format_shape, topological_order
+from .leaves import Constant, Placeholder, Variable
 
 
 def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables: Mapping[Node, Any],
@@ -43,7 +44,7 @@ def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables
         >>> _ = ts.Graph().as_default()
         >>> x = ts.placeholder(name="x")
         >>> y = ts.exp(ts.log(x) * 2, name="y")
-        >>> check_numerics([y], {x: ts.graph.to_array([1.0, 0.0])}, {})  # doctest: +ELLIPSIS
+        >>> check_numerics([y], {x: ts.leaves.to_array([1.0, 0.0])}, {})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         symslow.errors.InvalidArgumentError: check_numerics: op 'log' (log) produced -inf at index (1,) ...

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError
-from .graph import Constant, Node, Variable, format_shape, topological_order
+from .graph import Node, format_shape, topological_order
+from .leaves import Constant, Variable
 from .gradients import gradients
 from .ops.base import Operation
 from .ops.state import assign, group

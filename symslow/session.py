@@ -24,8 +24,8 @@ import numpy as np
 
 from .backends import SESSION_BACKENDS
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
-from .graph import (Graph, Node, Placeholder, Variable, default_sessions, format_shape, get_default_graph, to_array,
-                    topological_order)
+from .graph import Graph, Node, default_sessions, format_shape, get_default_graph, topological_order
+from .leaves import Placeholder, Variable, to_array
 from .ops.random import RandomStreams
 from .ops.state import group
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Node, Placeholder
+from .graph import Node
+from .leaves import Placeholder
 from .gradients import gradients
 from .ops.registered import own_rules
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Graph, Node, Variable, get_default_graph
+from .graph import Graph, Node, get_default_graph
+from .leaves import Variable
 from .optimizers import (AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer,
                          RMSPropOptimizer)
 from .variables import global_variables_initializer  # tf.train has it too

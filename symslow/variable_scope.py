@@ -31,7 +31,8 @@ import numpy as np
 
 from .dtypes import as_dtype, float32, literal_array
 from .errors import InvalidArgumentError
-from .graph import Graph, Node, Variable, as_shape, format_shape, get_default_graph
+from .graph import Graph, Node, as_shape, format_shape, get_default_graph
+from .leaves import Variable
 
 __all__ = ["AUTO_REUSE", "VariableScope", "variable_scope", "get_variable", "get_variable_scope"]
 

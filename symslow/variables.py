@@ -1,6 +1,6 @@
 """Collections of Variables and the ops that initialise them, as TensorFlow 1 names them.
 
-A Variable's :attr:`~symslow.graph.Variable.initializer` assigns it its initial value (running the initial-value op,
+A Variable's :attr:`~symslow.leaves.Variable.initializer` assigns it its initial value (running the initial-value op,
 a random one say, anew); these functions gather Variables of a graph and group their initializers.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from .errors import InvalidArgumentError
-from .graph import Graph, Variable, get_default_graph
+from .graph import Graph, get_default_graph
+from .leaves import Variable
 from .ops.state import group
 
 

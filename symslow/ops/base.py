@@ -23,7 +23,8 @@ import numpy as np
 import sympy
 
 from ..errors import InvalidArgumentError, LookupGradientError, ShapeError, describe
-from ..graph import Constant, Node, as_node, format_shape, get_default_graph
+from ..graph import Node, format_shape, get_default_graph
+from ..leaves import Constant, as_node
 
 class OpFunction(sympy.Function):
     """A structural op inside a SymPy formula: never evaluated by SymPy, printed by its op class.

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..graph import Node, as_node, format_shape, get_default_graph
+from ..graph import Node, format_shape, get_default_graph
+from ..leaves import as_node
 from .base import Operation, broadcast_shapes, call, result_dtype
 from .reduce import Reduction, sum_to
 

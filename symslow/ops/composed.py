@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from ..graph import Node, as_node, format_shape
+from ..graph import Node, format_shape
+from ..leaves import as_node
 from .array import Part, _axes, axis_key, expand_dims, ints, pad_op, slice_op, squeeze
 from .base import Operation, call
 

@@ -1,7 +1,7 @@
 """Constants of a shape: ``zeros``, ``ones`` and ``fill``, TensorFlow 1's initial values besides the random ops;
 and ``zeros_like``, ``ones_like``, of another node's shape.
 
-Each of the first is a :class:`~symslow.graph.Constant` holding the whole array: its value is known when the graph
+Each of the first is a :class:`~symslow.leaves.Constant` holding the whole array: its value is known when the graph
 is built. ``zeros_like(x)`` is an op (``fill_like``): ``x``'s shape may be known only when the graph runs.
 """
 
@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..graph import Constant, Node, as_node, as_shape, constant, format_shape
+from ..graph import Node, as_shape, format_shape
+from ..leaves import Constant, as_node, constant
 from ..dtypes import as_numpy_type
 from .compare import cast
 from .reduce import fill_like

@@ -33,7 +33,8 @@ import numpy as np
 from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import InvalidArgumentError
-from ..graph import Constant, Node, as_node, format_shape, get_default_graph
+from ..graph import Node, format_shape, get_default_graph
+from ..leaves import Constant, as_node
 from ..printing import latex_operand
 from . import conv_kernels
 from .base import Operation, call, module, operand, result_dtype

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..graph import Node, as_node, as_shape, format_shape
+from ..graph import Node, as_shape, format_shape
+from ..leaves import as_node
 from .elementwise import divide, floor, subtract
 from .random import RandomOp, uniform
 

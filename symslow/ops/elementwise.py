@@ -14,7 +14,7 @@ import sympy
 from sympy.codegen.cfunctions import expm1 as _expm1, log1p as _log1p
 
 from ..errors import InvalidArgumentError
-from ..graph import Constant
+from ..leaves import Constant
 from .elementwise_op import ElementwiseOp
 from .reduce import fill_like
 

@@ -16,7 +16,8 @@ import numpy as np
 import sympy
 
 from ..errors import LookupGradientError
-from ..graph import Constant, Node
+from ..graph import Node
+from ..leaves import Constant
 from .base import Operation, broadcast_shapes, operand, result_dtype
 from .reduce import fill_like, unbroadcast
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..dtypes import literal_array
 from ..errors import InvalidArgumentError
-from ..graph import Node, as_node, format_shape
+from ..graph import Node, format_shape
+from ..leaves import as_node
 from ..printing import postfix
 from .array import FULL, expand_dims, slice_op, squeeze
 from .base import Operation, call, operand

@@ -13,7 +13,8 @@ import sympy
 from sympy.codegen.cfunctions import log1p
 
 from ..errors import InvalidArgumentError, ShapeError, describe
-from ..graph import Node, as_node, format_shape
+from ..graph import Node, format_shape
+from ..leaves import as_node
 from ..printing import ArrayMax, ArraySum, Step
 from .base import Operation, call, module, operand, result_dtype
 from .composed import pad

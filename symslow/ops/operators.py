@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..graph import Constant, Node, Variable
+from ..graph import Node
+from ..leaves import Constant, Variable
 from .compare import greater, greater_equal, less, less_equal, logical_and, logical_not, logical_or
 from .elementwise import absolute, add, divide, exp, log, maximum, multiply, negative, pow, sqrt, square, subtract, tanh
 from .indexing import getitem

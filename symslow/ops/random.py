@@ -224,7 +224,7 @@ class random_shuffle(RandomOp):
     default_name = "random_shuffle"
 
     def __init__(self, value, seed=None, name=None):
-        from ..graph import as_node
+        from ..leaves import as_node
 
         value = as_node(value)
         super().__init__(None, value.dtype or np.float64, seed, name, inputs=[value])

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Node, as_node
+from ..graph import Node
+from ..leaves import as_node
 from .compare import cast, equal, where
 from .elementwise import divide
 from .elementwise_op import elementwise_expr

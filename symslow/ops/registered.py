@@ -27,7 +27,8 @@ import numpy as np
 import sympy
 
 from ..errors import LookupGradientError, ShapeError, describe
-from ..graph import Node, as_node, format_shape
+from ..graph import Node, format_shape
+from ..leaves import as_node
 from .base import Operation, ThreadFlag, pretty_call
 
 _registry: dict[str, "RegisterGradient"] = {}

@@ -15,7 +15,8 @@ import numpy as np
 import sympy
 
 from ..errors import InvalidArgumentError, describe
-from ..graph import Constant, Node, Variable, as_node, format_shape
+from ..graph import Node, format_shape
+from ..leaves import Constant, Variable, as_node
 from .base import Operation, call
 
 

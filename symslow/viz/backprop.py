@@ -550,7 +550,7 @@ def _consumers_first(members: Mapping[str, list[Node]], unit_of: Mapping[int, st
 def _layer_state(scope: Scope, members: Sequence[Node], state: str, k: int, table: Mapping[Node, Node],
                  values: Mapping) -> tuple[list[str], dict]:
     """The extra rows and the highlighting of a layer's box: its step, and its Variables' gradients once known."""
-    from ..graph import Variable
+    from ..leaves import Variable
 
     colour = {"done": style.DONE, "now": style.NOW}.get(state)
     if colour is None:

@@ -15,7 +15,8 @@ import numpy as np
 import sympy
 
 from ..gradients import compute_gradients, gradients
-from ..graph import Constant, Node, Placeholder, Variable, format_shape, topological_order
+from ..graph import Node, format_shape, topological_order
+from ..leaves import Constant, Placeholder, Variable
 from ..ops.base import Operation
 from ..ops.state import assign, group
 from . import style

@@ -20,7 +20,8 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from ..graph import Constant, Node, Placeholder, Variable, format_shape
+from ..graph import Node, format_shape
+from ..leaves import Constant, Placeholder, Variable
 from ..ops.base import OpFunction
 
 FONT = "Helvetica"
