@@ -112,7 +112,7 @@ def variable_initializer(self: Variable) -> Node:
 
 
 def variable_assign(self: Variable, value: Any, use_locking: bool = False, name: str | None = None,
-           read_value: bool = True) -> Node:
+                    read_value: bool = True) -> Node:
     """``tf.assign(self, value)``: an op setting the Variable to ``value``; running it gives the new value.
 
     Example:
@@ -127,13 +127,13 @@ def variable_assign(self: Variable, value: Any, use_locking: bool = False, name:
 
 
 def variable_assign_add(self: Variable, delta: Any, use_locking: bool = False, name: str | None = None,
-               read_value: bool = True) -> Node:
+                        read_value: bool = True) -> Node:
     """``tf.assign_add(self, delta)``."""
     return assign_add(self, delta, name=name)
 
 
 def variable_assign_sub(self: Variable, delta: Any, use_locking: bool = False, name: str | None = None,
-               read_value: bool = True) -> Node:
+                        read_value: bool = True) -> Node:
     """``tf.assign_sub(self, delta)``."""
     return assign_sub(self, delta, name=name)
 

@@ -339,10 +339,10 @@ def _states(state_of, forward: Sequence[Node], order: Sequence[Node], table: Map
 
 def _contribution_label(c: Contribution) -> str:
     argument = f"{c.index}: " if len(c.consumer.input_nodes) > 1 else ""
-    label = f'<FONT COLOR="{style.NOW}">{argument}{c.formula}'
+    label = f"{argument}{c.formula}"
     if c.value is not None:
         label += f"<BR/>= {style.format_value(c.value)}"
-    return label + "</FONT>"
+    return style.coloured(label, style.NOW)
 
 
 def _caption(step: BackpropStep, count: int) -> str:
@@ -556,13 +556,12 @@ def _layer_state(scope: Scope, members: Sequence[Node], state: str, k: int, tabl
     if colour is None:
         return [style.coloured(f"step {k}", style.PENDING)], {}
     head = f"✓ step {k}" if state == "done" else f"<B>now, step {k}</B>"
-    rows = [f'<FONT COLOR="{colour}">{head}</FONT>']
+    rows = [style.coloured(head, colour)]
     for node in members:
         gradient = table.get(node)
         if isinstance(node, Variable) and gradient is not None and gradient in values:
             short = node.name[len(scope.name) + 1:] if node.name.startswith(scope.name + "/") else node.name
-            rows.append(f'<FONT COLOR="{colour}">∂J/∂{style.name(short)} = '
-                        f'{style.format_value(values[gradient])}</FONT>')
+            rows.append(style.coloured(f"∂J/∂{style.name(short)} = {style.format_value(values[gradient])}", colour))
     return rows, dict(style.DONE_STYLE if state == "done" else style.CURRENT_STYLE)
 
 
