@@ -1,133 +1,23 @@
-"""Backends: the SymPy printer, the array module and the device transfer of each.
+"""Backends: the code printer, the array module and the device transfer of each, in one registry.
 
-The generated code of every backend comes from the same SymPy formulas through SymPy's own printers
-(``NumPyPrinter``, ``CuPyPrinter``, ``JaxPrinter``). :class:`ArrayPrinterFixes` is the one place where symslow works
-around what those printers do not do for arrays.
+The generated code of every backend comes from the same SymPy formulas through its printer
+(:mod:`symslow.printers`), which holds every spelling of its array library; a :class:`Backend` adds how that code
+runs. :data:`COMPILED` lists the backends: ``Session``, :func:`available_backends` and the error messages read it.
 """
 
 from __future__ import annotations
 
 import importlib
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import sympy
-from sympy.printing.numpy import CuPyPrinter, JaxPrinter, NumPyPrinter
-from sympy.printing.precedence import PRECEDENCE
 
+from .printers import ArrayCodePrinter, CuPyCodePrinter, JaxCodePrinter, NumPyCodePrinter
 
-class ArrayPrinterFixes:
-    """Where SymPy's array printers fall short for elementwise code on arrays, and what symslow prints instead.
-
-    The printed code computes the formula as it is written, IEEE value for value, the same in every context (a
-    NumPy scalar, a 0-d array, an array):
-
-    * a ``Float`` prints as Python's ``repr`` of it, every digit kept (SymPy prints 15 significant digits, so that
-      ``0.1 + 0.2`` would become ``0.3``);
-    * a power prints as one ufunc: ``x**2`` as ``square(x)``, any other exponent as ``power(x, y)``, because
-      ``x ** y`` takes shortcuts for arrays (``x ** 0.5`` is ``sqrt``, which differs from ``power`` at -0 and -inf)
-      that a NumPy scalar does not take; ``x**-1`` and ``x**(1/2)`` print as ``1/x`` and ``sqrt(x)``, the formula's
-      own spelling of a reciprocal and a square root;
-    * ``Max``/``Min`` print as ``maximum(a, b)``, numbers last (``maximum(x, 0)``, which keeps -0 as NumPy's own
-      ``maximum(x, 0)`` does), rather than ``functools.reduce`` over a list;
-    * ``Heaviside`` prints as one ``heaviside(x, h0)`` call rather than ``select`` over every branch (NumPy's
-      printer spells it faster, see :class:`NumPyCodePrinter`).
-
-    A printer given ``symbol_names`` prints each symbol as the text it maps it to, and refuses any other symbol: the
-    compiler prints formulas over its own names only.
-    """
-
-    symbol_names: dict | None = None
-
-    def _print_Symbol(self, expr):
-        if self.symbol_names is None:
-            return super()._print_Symbol(expr)
-        return self.symbol_names[expr]
-
-    _print_Dummy = _print_Symbol
-
-    def _print_Float(self, expr):
-        value = float(expr)
-        if math.isfinite(value):
-            return repr(value)
-        return self._print(sympy.nan if math.isnan(value) else sympy.oo if value > 0 else -sympy.oo)
-
-    def _print_Infinity(self, expr):
-        return self._module_format(self._module + ".inf")
-
-    def _print_NaN(self, expr):
-        return self._module_format(self._module + ".nan")
-
-    def _print_Max(self, expr):
-        return self._fold("maximum", expr.args)
-
-    def _print_Min(self, expr):
-        return self._fold("minimum", expr.args)
-
-    def _fold(self, name, args):
-        args = sorted(args, key=lambda a: a.is_Number)  # numbers last, the rest in SymPy's order (a stable sort)
-        text = self._print(args[0])
-        for arg in args[1:]:
-            text = f"{self._module_format(self._module + '.' + name)}({text}, {self._print(arg)})"
-        return text
-
-    def _print_Heaviside(self, expr):
-        h0 = expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
-        return f"{self._module_format(self._module + '.heaviside')}({self._print(expr.args[0])}, {float(h0)!r})"
-
-    def checked_indices(self, indices: str, size: str) -> str:
-        """``indices`` (code) checked to lie in [0, size) before an op indexes with them."""
-        return f"runtime.checked_indices({indices}, {size})"
-
-    def _print_Pow(self, expr, rational=False):
-        base, exponent = expr.base, expr.exp
-        if exponent is sympy.S.NegativeOne:  # 1/(a*b), but 1/x and 1/exp(x)
-            return f"1/{self.parenthesize(base, PRECEDENCE['Mul'], strict=False)}"
-        if exponent is sympy.S.Half:
-            return f"{self._module_format(self._module + '.sqrt')}({self._print(base)})"
-        if exponent == -sympy.S.Half and exponent.is_Rational:
-            return f"1/{self._module_format(self._module + '.sqrt')}({self._print(base)})"
-        if exponent == 2 and exponent.is_Integer:
-            return f"{self._module_format(self._module + '.square')}({self._print(base)})"
-        if exponent.is_Integer and exponent.is_negative:  # NumPy takes integers to negative powers only as floats
-            exponent = sympy.Float(exponent)
-        return f"{self._module_format(self._module + '.power')}({self._print(base)}, {self._print(exponent)})"
-
-
-class NumPyCodePrinter(ArrayPrinterFixes, NumPyPrinter):
-    """NumPy's spellings: :class:`ArrayPrinterFixes`, and ``Heaviside(x, 0)`` as ``sign(maximum(x, 0))`` and
-    ``Heaviside(x, 1)`` as ``minimum(sign(x) + 1, 1)``: the values of ``heaviside(x, h0)`` (NaN at NaN, ``h0`` at -0
-    and +0, the dtype of ``x``), without its branch per element, which costs 15 ms on 1.6 million float32 values of
-    mixed signs where these take 2 to 4 ms.
-
-    Example:
-        >>> x = sympy.Symbol("x")
-        >>> get_backend("numpy").print_code(sympy.Heaviside(x, 0), {x: "v0"})
-        'numpy.sign(numpy.maximum(v0, 0))'
-    """
-
-    def _print_Heaviside(self, expr):
-        h0 = expr.args[1] if len(expr.args) > 1 else None
-        sign = self._module_format(self._module + ".sign")
-        if h0 == 0:
-            return f"{sign}({self._module_format(self._module + '.maximum')}({self._print(expr.args[0])}, 0))"
-        if h0 == 1:
-            return f"{self._module_format(self._module + '.minimum')}({sign}({self._print(expr.args[0])}) + 1, 1)"
-        return super()._print_Heaviside(expr)
-
-
-class CuPyCodePrinter(ArrayPrinterFixes, CuPyPrinter):
-    pass
-
-
-class JaxCodePrinter(ArrayPrinterFixes, JaxPrinter):
-    """JAX's spellings: :class:`ArrayPrinterFixes`, and indices taken unchecked, because a jit-compiled step cannot
-    raise on a value: XLA clamps an out-of-range index of a gather and drops it from the gradient's scatter."""
-
-    def checked_indices(self, indices: str, size: str) -> str:
-        return indices
+__all__ = ["Backend", "ArrayCodePrinter", "CuPyCodePrinter", "JaxCodePrinter", "NumPyCodePrinter", "COMPILED",
+           "INTERPRETER", "session_backends", "register_backend", "get_backend", "available_backends"]
 
 
 @dataclass
@@ -180,38 +70,14 @@ class Backend:
             >>> get_backend("numpy").print_code(sympy.Max(x, 0) ** 2, {x: "v0"})
             'numpy.square(numpy.maximum(v0, 0))'
         """
-        # order="none": terms in SymPy's own order; sorting them costs more than the rest of printing
-        printer = self.printer({"fully_qualified_modules": True, "strict": True, "order": "none"})
+        printer = self.code_printer()
         printer.symbol_names = symbol_names
         return printer.doprint(expr)
 
-    def literal(self, value: Any) -> tuple[str, str]:
-        """A NumPy scalar as code: ``(weak, typed)``. The weak form is a plain Python number, which NumPy and JAX
-        convert exactly to the dtype of the array it meets (a float32 ``0.1`` stays float32's 0.1); the typed
-        form keeps the value's own dtype where no array gives one.
-
-        Example:
-            >>> get_backend("numpy").literal(np.float32(0.1))
-            ('0.1', 'numpy.float32(0.1)')
-            >>> get_backend("jax").literal(np.float64(-np.inf))[1]
-            "jax.numpy.float64('-inf')"
-        """
-        value = np.asarray(value)[()]
-        kind, module = value.dtype.kind, self.printer._module
-        if kind == "b":
-            weak = repr(bool(value))
-        elif kind in "iu":
-            weak = repr(int(value))
-        elif kind == "f":
-            number = float(value)
-            if not math.isfinite(number):
-                weak = f"float({repr(number)!r})"
-            else:  # the shortest decimal that reads back as the same value of its own dtype
-                weak = str(value) if value.dtype.itemsize < 8 else repr(number)
-        else:
-            weak = repr(complex(value))
-        plain = weak[len("float("):-1] if weak.startswith("float(") else weak
-        return weak, f"{module}.{value.dtype.name}({plain})"
+    def code_printer(self) -> ArrayCodePrinter:
+        """A printer of this backend's code, as the compiler prints with it."""
+        # order="none": terms in SymPy's own order; sorting them costs more than the rest of printing
+        return self.printer({"fully_qualified_modules": True, "strict": True, "order": "none"})
 
 
 _INSTALL = {"jax": "pip install symslow[jax]", "cupy": "pip install symslow[cupy] (needs a CUDA GPU)"}
@@ -268,9 +134,48 @@ def _numpy_backend() -> Backend:
 
 
 # every compiled backend, by name: Session, available_backends() and the error messages read this one table
-COMPILED = {"numpy": _numpy_backend, "jax": _jax_backend, "cupy": _cupy_backend}
-# what Session(backend=...) takes: the compiled backends, and the interpreter (symslow.interpreter), the oracle
-SESSION_BACKENDS = (*COMPILED, "interpreter")
+COMPILED: dict[str, Callable[[], Backend]] = {"numpy": _numpy_backend, "jax": _jax_backend, "cupy": _cupy_backend}
+# the session backend that compiles nothing: symslow.interpreter, the oracle every compiled backend is tested against
+INTERPRETER = "interpreter"
+
+
+def session_backends() -> tuple[str, ...]:
+    """What ``Session(backend=...)`` takes: every registered compiled backend, and the interpreter.
+
+    Example:
+        >>> session_backends()[:3], session_backends()[-1]
+        (('numpy', 'jax', 'cupy'), 'interpreter')
+    """
+    return (*COMPILED, INTERPRETER)
+
+
+def register_backend(name: str, make: Callable[[], Backend]) -> None:
+    """Make ``Session(backend=name)`` compile with the backend ``make()`` returns (it may raise ImportError with
+    how to install what it needs): a printer class and how its code runs, no op changed.
+
+    Example:
+        >>> class Calls(NumPyCodePrinter):  # a matrix product as numpy.matmul rather than `@`
+        ...     def matmul(self, a, b, transpose_a=False, transpose_b=False):
+        ...         return self.call("matmul", self.transposed(a) if transpose_a else a,
+        ...                          self.transposed(b) if transpose_b else b)
+        >>> register_backend("numpy-calls", lambda: Backend("numpy-calls", Calls, {"numpy": "numpy"}))
+        >>> import symslow as ts
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(ts.float32, name="x")
+        >>> y = ts.matmul(x, ts.constant([[1.0, 2.0], [3.0, 4.0]]))
+        >>> print(ts.Session(backend="numpy-calls").source(y, {x: [[1.0, 1.0]]}).splitlines()[-2].strip())
+        v2 = numpy.matmul(v0, v1)
+        >>> ts.Session(backend="numpy-calls").run(y, {x: [[1.0, 1.0]]})
+        array([[4., 6.]], dtype=float32)
+        >>> del COMPILED["numpy-calls"]
+    """
+    if name == INTERPRETER:
+        raise ValueError(f"{INTERPRETER!r} is the interpreter's name; choose another for a compiled backend.")
+    COMPILED[name] = make
+
+
+def unknown_backend_error(name: str) -> ValueError:
+    return ValueError(f"Unknown backend {name!r}: choose one of {', '.join(map(repr, session_backends()))}.")
 
 
 def get_backend(name: str) -> Backend:
@@ -283,7 +188,7 @@ def get_backend(name: str) -> Backend:
     """
     make = COMPILED.get(name)
     if make is None:
-        raise ValueError(f"Unknown backend {name!r}: choose one of {', '.join(map(repr, SESSION_BACKENDS))}.")
+        raise unknown_backend_error(name)
     return make()
 
 

@@ -264,7 +264,7 @@ class _Writer:
 
     def __init__(self, backend: Backend, known: dict, formulas: dict):
         self.backend, self.known, self.formulas = backend, known, formulas
-        self.module = backend.printer._module
+        self.printer = backend.code_printer()
         self.code: dict[int, Code] = {}
         self.lazy: dict[int, tuple | None] = {}  # the shape a node's code evaluates to, where known (see _lazy)
         self.values: dict[int, tuple] = {}  # (value, full?) of the nodes computed at compile time
@@ -405,7 +405,7 @@ class _Writer:
         if shape is None or lazy in (None, shape):
             return code
         inner = code.typed if code.value is not None else code.text
-        text = f"{self.module}.broadcast_to({inner}, {tuple(shape)!r})"
+        text = self.printer.broadcast_to(inner, repr(tuple(shape)))
         return replace(code, text=text, precedence=ATOM, value=None, typed="", depth=code.depth + 1, fresh=False)
 
     def set_value(self, node: Node, value: np.ndarray, full: bool = True) -> None:
@@ -413,7 +413,7 @@ class _Writer:
         of the ``constants`` argument. ``full``: the value has the node's shape (a number may stand for an array)."""
         value = np.asarray(value)
         if value.shape == () and value.dtype.kind in "biufc":
-            weak, typed = self.backend.literal(value)
+            weak, typed = self.printer.literal(value)
             self.code[id(node)] = Code(weak, min(_precedence(weak), NUMBER), value=value[()], typed=typed)
             self.lazy[id(node)] = ()
             self.values[id(node)] = (value, full and self.known.get(id(node)) == ())
@@ -465,7 +465,7 @@ class _Writer:
         shape = list(g_full)
         for a in sorted(axes):
             shape.insert(a, 1)
-        text = f"{self.module}.expand_dims({code.text}, {axes!r})"
+        text = self.printer.expand_dims(code.text, axes)
         self.code[id(node)] = replace(code, text=text, precedence=ATOM, depth=code.depth + 1, fresh=False,
                                       parts=(*code.parts, node), transposed=None)
         self.lazy[id(node)] = tuple(shape)
@@ -475,10 +475,10 @@ class _Writer:
         shape = self.known.get(id(node))
         inner = code.typed if code.value is not None else code.text
         if shape is not None:
-            text = f"{self.module}.broadcast_to({inner}, {tuple(shape)!r})"
+            text = self.printer.broadcast_to(inner, repr(tuple(shape)))
         else:
-            shapes = ", ".join(f"{self.module}.shape({r})" for r in sorted(sources))
-            text = f"{self.module}.broadcast_to({inner}, {self.module}.broadcast_shapes({shapes}))"
+            shapes = [self.printer.shape(r) for r in sorted(sources)]
+            text = self.printer.broadcast_to(inner, self.printer.call("broadcast_shapes", *shapes))
         return replace(code, text=text, precedence=ATOM, names=code.names | sources, value=None, typed="",
                        depth=code.depth + 2, fresh=False), shape
 

@@ -1,9 +1,10 @@
 """SymPy functions for the array expressions the compiler writes itself.
 
-Each is a small ``sympy.Function`` that SymPy never evaluates and that prints as one expression for every backend
-(``_numpycode``, ``_cupycode``, ``_jaxcode``): a sum or maximum as an array method, a transpose as ``.T``, a
-broadcast to a shape the compiler knows. Ops use them in :meth:`~symslow.ops.base.Operation.formula_for_shapes`,
-the form of their formula once the compiler knows every input's shape.
+Each is a small ``sympy.Function`` that SymPy never evaluates and that prints itself (``print_code``) in the words
+of the backend's printer (:class:`~symslow.printers.ArrayCodePrinter`): a sum or maximum as an array method, a
+transpose, a broadcast to a shape the compiler knows. Ops use them in
+:meth:`~symslow.ops.base.Operation.formula_for_shapes`, the form of their formula once the compiler knows every
+input's shape.
 """
 
 from __future__ import annotations
@@ -14,13 +15,8 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 
 
-def postfix(text: str) -> str:
-    """``text`` ready for a postfix like ``.T``: parenthesised unless it is a plain name."""
-    return text if text.isidentifier() else f"({text})"
-
-
 class ArrayFunction(sympy.Function):
-    """An array expression SymPy never evaluates, printed by ``_numpycode`` for every backend unless one overrides.
+    """An array expression SymPy never evaluates, printed by its ``print_code(printer)`` for every backend.
 
     Commutative like a node's symbol: it stands for an array value inside elementwise products.
     """
@@ -31,11 +27,12 @@ class ArrayFunction(sympy.Function):
     def eval(cls, *args):
         return None
 
-    def _cupycode(self, printer) -> str:
-        return self._numpycode(printer)
+    def _array_code(self, printer) -> str:
+        return self.print_code(printer)
 
-    def _jaxcode(self, printer) -> str:
-        return self._numpycode(printer)
+    def print_code(self, printer) -> str:
+        """This expression in the words of ``printer`` (:class:`~symslow.printers.ArrayCodePrinter`)."""
+        raise NotImplementedError
 
 
 class Step(ArrayFunction):
@@ -52,27 +49,24 @@ class Step(ArrayFunction):
 
     precedence = PRECEDENCE["Add"] - 1  # parenthesised inside any sum or product, bare as a function's argument
 
-    def _numpycode(self, printer):
+    def print_code(self, printer):
         return printer._print(self.args[0])
 
 
 class KeepShape(ArrayFunction):
     """``expr`` broadcast to the shape of ``refs``: SymPy simplified away an input that decided the shape."""
 
-    def _numpycode(self, printer):
+    def print_code(self, printer):
         expr, *refs = [printer._print(a) for a in self.args]
-        module = printer._module_format(printer._module)
-        shapes = ", ".join(f"{module}.shape({r})" for r in refs)
-        return f"{module}.broadcast_to({expr}, {module}.broadcast_shapes({shapes}))"
+        return printer.broadcast_to(expr, printer.call("broadcast_shapes", *[printer.shape(r) for r in refs]))
 
 
 class BroadcastTo(ArrayFunction):
     """``expr`` broadcast to a shape known when the program was compiled."""
 
-    def _numpycode(self, printer):
+    def print_code(self, printer):
         expr, shape = self.args
-        module = printer._module_format(printer._module)
-        return f"{module}.broadcast_to({printer._print(expr)}, {tuple(int(d) for d in shape)!r})"
+        return printer.broadcast_to(printer._print(expr), repr(tuple(int(d) for d in shape)))
 
 
 # The longest axis a NumPy reduction is written out for, element by element (see ArrayReduce).
@@ -96,31 +90,22 @@ class ArrayReduce(ArrayFunction):
     elementwise: str  # the NumPy function that combines two slices: "add" or "maximum"
     start: str = ""  # what the combined slices are combined with at the end: the identity NumPy's reduction starts from
 
-    def _method_code(self, printer) -> str:
-        expr, axes, keepdims, *_ = self.args
-        axes = tuple(int(a) for a in axes)
-        return f"{postfix(printer._print(expr))}.{self.method}(axis={axes!r}, keepdims={bool(keepdims)})"
-
-    def _numpycode(self, printer) -> str:
+    def print_code(self, printer) -> str:
         expr, axes, keepdims, shape, *no_negative_zero = self.args
-        if len(axes) != 1 or not isinstance(expr, sympy.Symbol) or not 2 <= int(shape[int(axes[0])]) <= UNROLLED_AXIS:
-            return self._method_code(printer)
-        axis, name = int(axes[0]), printer._print(expr)
+        axes = tuple(int(a) for a in axes)
+        if not (printer.unrolls_short_reductions and len(axes) == 1 and isinstance(expr, sympy.Symbol)
+                and 2 <= int(shape[axes[0]]) <= UNROLLED_AXIS):
+            return printer.reduce_array(self.method, printer._print(expr), axes, bool(keepdims))
+        axis, name = axes[0], printer._print(expr)
         lead = ":, " * axis
-        parts = [f"{name}[{lead}{i}:{i + 1}]" if keepdims else f"{name}[{lead}{i}]" for i in range(int(shape[axis]))]
-        module = printer._module_format(printer._module)
+        parts = [printer.index(name, f"{lead}{i}:{i + 1}" if keepdims else f"{lead}{i}")
+                 for i in range(int(shape[axis]))]
         combined = parts[0]
         for part in parts[1:]:
-            combined = f"{module}.{self.elementwise}({combined}, {part})"
+            combined = printer.call(self.elementwise, combined, part)
         if self.start and not any(no_negative_zero):
-            return f"{module}.{self.elementwise}({combined}, {self.start})"
+            return printer.call(self.elementwise, combined, self.start)
         return combined
-
-    def _cupycode(self, printer) -> str:  # one reduction kernel on a GPU, rather than several elementwise ones
-        return self._method_code(printer)
-
-    def _jaxcode(self, printer) -> str:  # XLA fuses the reduction itself
-        return self._method_code(printer)
 
 
 class ArraySum(ArrayReduce):
@@ -139,33 +124,27 @@ class ArrayMax(ArrayReduce):
 
 
 class ArrayTranspose(ArrayFunction):
-    """``x.T`` of an array whose shape the compiler knows (an attribute, not a call)."""
+    """The transpose of a matrix whose shape the compiler knows (``x.T`` for NumPy: an attribute, not a call)."""
 
-    def _numpycode(self, printer):
-        return f"{postfix(printer._print(self.args[0]))}.T"
+    def print_code(self, printer):
+        return printer.transposed(printer._print(self.args[0]))
 
 
 class MatmulT(ArrayFunction):
-    """``a.T @ b`` or ``a @ b.T`` (which operand is transposed in the 0/1 flags): for JAX one dot that contracts
-    the right axes, since XLA on the CPU would otherwise copy the transposed matrix first."""
+    """``a.T @ b`` or ``a @ b.T`` (which operand is transposed in the 0/1 flags), printed as one product: the
+    printer decides how (JAX's contracts the right axes rather than transposing first)."""
 
-    def _numpycode(self, printer):
+    def print_code(self, printer):
         a, b, ta, tb = self.args
-        a_text, b_text = postfix(printer._print(a)), postfix(printer._print(b))
-        return f"({a_text + '.T' if ta else a_text} @ {b_text + '.T' if tb else b_text})"  # `@` binds like `*`
-
-    def _jaxcode(self, printer):
-        a, b, ta, tb = self.args
-        return f"dot_t({printer._print(a)}, {printer._print(b)}, {bool(ta)}, {bool(tb)})"
+        return printer.matmul(printer._print(a), printer._print(b), bool(ta), bool(tb))
 
 
 class ExpandDims(ArrayFunction):
     """``expr`` with size-1 axes inserted at ``axes`` (what a reduction removed), before a broadcast."""
 
-    def _numpycode(self, printer):
+    def print_code(self, printer):
         expr, axes = self.args
-        module = printer._module_format(printer._module)
-        return f"{module}.expand_dims({printer._print(expr)}, {tuple(int(a) for a in axes)!r})"
+        return printer.expand_dims(printer._print(expr), tuple(int(a) for a in axes))
 
 
 _LATEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.DOTALL)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backends import SESSION_BACKENDS
+from .backends import COMPILED, INTERPRETER, unknown_backend_error
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
 from .graph import Graph, Node, default_sessions, format_shape, get_default_graph, topological_order
 from .leaves import Placeholder, Variable, to_array
@@ -67,8 +67,8 @@ class Session:
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None, *, backend: str = "numpy",
                  dtype: Any = None, check_numerics: bool = False, to_numpy: bool = True, devices: Any = None):
-        if backend not in SESSION_BACKENDS:
-            raise ValueError(f"Unknown backend {backend!r}: choose one of {', '.join(map(repr, SESSION_BACKENDS))}.")
+        if backend != INTERPRETER and backend not in COMPILED:
+            raise unknown_backend_error(backend)
         if devices is not None and backend != "jax":
             raise ValueError(f"devices= takes JAX's devices: use Session(backend='jax', devices=...), not {backend!r}.")
         self.dtype = None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
@@ -77,7 +77,7 @@ class Session:
         self.graph = graph or get_default_graph()
         self.backend_name = backend
         self._parallel = None if devices is None else _data_parallel(devices)
-        self._backend = None if backend == "interpreter" else _load_backend(backend, self._parallel)
+        self._backend = None if backend == INTERPRETER else _load_backend(backend, self._parallel)
         # the devices a data-parallel session spreads over (see symslow.distribute); None for one device
         self.devices = None if self._parallel is None else list(self._parallel.devices)
         self._plain = backend == "numpy" and self.dtype is None  # nothing to cast or move

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..graph import Node, format_shape
 from ..printing import latex_operand
-from .base import Operation, call, operand
+from .base import Operation, operand
 from .movement import reshape_like
 
 FULL = (None, None, False)  # an axis taken whole
@@ -183,7 +183,7 @@ class slice_op(Operation):
             raise NotImplementedError(f"a slice along axis {key.axis} whose bounds depend on shapes unknown "
                                       "when compiling")
         text = key_text(key)
-        return f"{x if x.isidentifier() else f'({x})'}[{text}]" if text else x
+        return printer.index(x, text) if text else x
 
     @staticmethod
     def print_latex(printer, x, *refs, key):
@@ -289,9 +289,7 @@ class pad_op(Operation):
     def print_code(printer, x, paddings, value):
         if not paddings:  # a scalar: nothing to pad (NumPy's pad refuses an empty pad width)
             return x
-        if value:
-            return call(printer, "pad", x, repr(paddings), f"constant_values={value!r}")
-        return call(printer, "pad", x, repr(paddings))
+        return printer.pad(x, paddings, value)
 
     @staticmethod
     def print_latex(printer, x, paddings, value):
@@ -353,7 +351,7 @@ class expand_dims(Operation):
 
     @staticmethod
     def print_code(printer, x, axis):
-        return call(printer, "expand_dims", x, repr(axis[0] if len(axis) == 1 else axis))
+        return printer.expand_dims(x, axis[0] if len(axis) == 1 else axis)
 
     @staticmethod
     def print_latex(printer, x, axis):
@@ -406,7 +404,7 @@ class squeeze(Operation):
 
     @staticmethod
     def print_code(printer, x, axis):
-        return call(printer, "squeeze", x) if axis is None else call(printer, "squeeze", x, f"axis={axis!r}")
+        return printer.squeeze(x, axis)
 
     @staticmethod
     def print_latex(printer, x, axis):

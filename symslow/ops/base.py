@@ -31,7 +31,8 @@ class OpFunction(sympy.Function):
 
     Each op class and set of attributes (axes, shapes) gets its own subclass, made by
     :meth:`Operation.function_for`: ``reduce_sum(x)`` in a formula carries its axes with it, and SymPy's printers
-    reach the op's ``print_code`` through ``_numpycode`` (and the CuPy and JAX variants).
+    reach the op's ``print_code`` through ``_array_code``, the print method of every backend's printer
+    (:class:`~symslow.printers.ArrayCodePrinter`).
     """
 
     op: type = None  # the Operation class this function stands for
@@ -42,10 +43,8 @@ class OpFunction(sympy.Function):
     def eval(cls, *args):
         return None  # keep the function unevaluated: its meaning is in the op class
 
-    def _numpycode(self, printer) -> str:
+    def _array_code(self, printer) -> str:
         return self.op.print_code(printer, *[printer._print(a) for a in self.args], **self.attrs)
-
-    _cupycode = _jaxcode = _numpycode
 
     @property
     def precedence(self) -> int:
@@ -111,16 +110,6 @@ def pretty_call(printer, name: str, args) -> Any:
     result = prettyForm(*stringPict.next(function, arguments), binding=prettyForm.FUNC)
     result.prettyFunc, result.prettyArgs = function, arguments  # what a power of it needs (f(x)²)
     return result
-
-
-def call(printer, name: str, *args: str) -> str:
-    """``numpy.name(args)`` in the printer's array module (``cupy.name``, ``jax.numpy.name``)."""
-    return f"{printer._module_format(printer._module + '.' + name)}({', '.join(args)})"
-
-
-def module(printer) -> str:
-    """The printer's array module as generated code names it (``numpy``)."""
-    return printer._module_format(printer._module)
 
 
 def broadcast_shapes(op_name: str, node_name: str, *shapes) -> tuple | None:

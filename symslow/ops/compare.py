@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..graph import Node, format_shape, get_default_graph
 from ..leaves import as_node
-from .base import Operation, broadcast_shapes, call, result_dtype
+from .base import Operation, broadcast_shapes, result_dtype
 from .reduce import Reduction, sum_to
 
 _TF_NAMES = {"float": np.float32, "double": np.float64, "half": np.float16, "int": np.int32, "long": np.int64,
@@ -65,7 +65,7 @@ class _Elementwise(Operation):
 
     @classmethod
     def print_code(cls, printer, *args):
-        return call(printer, cls.numpy_function, *args)
+        return printer.call(cls.numpy_function, *args)
 
     @classmethod
     def print_latex(cls, printer, *args):
@@ -165,7 +165,7 @@ class cast(Operation):
 
     @staticmethod
     def print_code(printer, x, dtype):
-        return call(printer, "asarray", x, f"dtype={dtype!r}")
+        return printer.cast(x, dtype)
 
     @staticmethod
     def print_latex(printer, x, dtype):
@@ -233,7 +233,7 @@ class argmax(Operation):
 
     @classmethod
     def print_code(cls, printer, x, axis, dtype):
-        return call(printer, "asarray", call(printer, cls.numpy_function, x, f"axis={axis}"), f"dtype={dtype!r}")
+        return printer.cast(printer.reduce(cls.numpy_function, x, axis), dtype)
 
     @classmethod
     def print_latex(cls, printer, x, axis, dtype):
@@ -332,13 +332,13 @@ class where(Operation):
     @staticmethod
     def print_code(printer, condition, x, y, expand):
         if expand == -1:  # the ranks were unknown when the graph was built: TensorFlow 1's rule, at run time
-            ndim = lambda a: call(printer, "ndim", a)  # noqa: E731
+            ndim = lambda a: printer.call("ndim", a)  # noqa: E731
             rank = f"max({ndim(x)}, {ndim(y)})"
-            rows = call(printer, "reshape", condition, f"(-1,) + (1,) * ({rank} - 1)")
+            rows = printer.call("reshape", condition, f"(-1,) + (1,) * ({rank} - 1)")
             condition = f"({rows} if {ndim(condition)} == 1 and {rank} > 1 else {condition})"
         elif expand:
-            condition = call(printer, "reshape", condition, repr((-1,) + (1,) * expand))
-        return call(printer, "where", condition, x, y)
+            condition = printer.call("reshape", condition, repr((-1,) + (1,) * expand))
+        return printer.call("where", condition, x, y)
 
     def gradient(self, grad, index):
         if index == 0:

@@ -16,7 +16,7 @@ from ..errors import ShapeError
 from ..graph import Node, format_shape
 from ..leaves import as_node
 from .array import Part, _axes, axis_key, expand_dims, ints, pad_op, slice_op, squeeze
-from .base import Operation, call
+from .base import Operation
 
 
 class concat(Operation):
@@ -67,7 +67,7 @@ class concat(Operation):
 
     @staticmethod
     def print_code(printer, *values, axis):
-        return call(printer, "concatenate", f"({', '.join(values)},)", f"axis={axis}")
+        return printer.concatenate(values, axis)
 
     @staticmethod
     def print_latex(printer, *values, axis):
@@ -298,7 +298,7 @@ class reverse(Operation):
 
     @staticmethod
     def print_code(printer, x, axis):
-        return call(printer, "flip", x, f"axis={axis!r}")
+        return printer.flip(x, axis)
 
     @staticmethod
     def print_latex(printer, x, axis):
@@ -328,7 +328,7 @@ class _shape_fact(Operation):
 
     @classmethod
     def print_code(cls, printer, x, out_type):
-        return call(printer, "asarray", call(printer, cls.numpy_function, x), f"dtype={out_type!r}")
+        return printer.cast(printer.call(cls.numpy_function, x), out_type)
 
     @classmethod
     def print_latex(cls, printer, x, out_type):

@@ -37,7 +37,7 @@ from ..graph import Node, format_shape, get_default_graph
 from ..leaves import Constant, as_node
 from ..printing import latex_operand
 from . import conv_kernels
-from .base import Operation, call, module, operand, result_dtype
+from .base import Operation, operand, result_dtype
 
 # attributes: parsed and checked once, when the op is built -----------------------------------------------------------
 
@@ -102,15 +102,6 @@ def floating_dtype(op: Operation, dtype: Any, what: str) -> Any:
             "float16, float32, float64; convert it with tf.cast."
         )
     return dtype
-
-
-def kernel_call(printer, name: str, args: Sequence[str], **attrs: Any) -> str:
-    """The generated call of a kernel of :mod:`~symslow.ops.conv_kernels` (through ``runtime``): NumPy and CuPy
-    pass their module, JAX calls its ``lax_`` version."""
-    keywords = [f"{k}={v}" for k, v in attrs.items()]
-    if printer._module.startswith("jax"):
-        return f"runtime.lax_{name}({', '.join([*args, *keywords])})"
-    return f"runtime.{name}({', '.join([module(printer), *args, *keywords])})"
 
 
 def check_rank4(op: Operation, shapes: Sequence, names: Sequence[str]) -> None:
@@ -249,7 +240,7 @@ class conv2d(_Convolution):
 
     @staticmethod
     def print_code(printer, x, w, strides, padding, dilations):
-        return kernel_call(printer, "conv2d", [x, w], strides=strides, padding=repr(padding), dilations=dilations)
+        return printer.kernel("conv2d", [x, w], strides=strides, padding=repr(padding), dilations=dilations)
 
     precedence = OPERATOR_PRECEDENCE
 
@@ -310,9 +301,9 @@ class conv2d_backprop_input(_Convolution):
 
     @staticmethod
     def print_code(printer, g, w, *like, size, strides, padding, dilations):
-        size_code = repr(size) if size is not None else f"{call(printer, 'shape', like[0])}[1:3]"
-        return kernel_call(printer, "conv2d_backprop_input", [g, w], size=size_code, strides=strides,
-                           padding=repr(padding), dilations=dilations)
+        size_code = repr(size) if size is not None else f"{printer.shape(like[0])}[1:3]"
+        return printer.kernel("conv2d_backprop_input", [g, w], size=size_code, strides=strides,
+                              padding=repr(padding), dilations=dilations)
 
     precedence = OPERATOR_PRECEDENCE
 
@@ -373,9 +364,9 @@ class conv2d_backprop_filter(_Convolution):
 
     @staticmethod
     def print_code(printer, x, g, *like, size, strides, padding, dilations):
-        size_code = repr(size) if size is not None else f"{call(printer, 'shape', like[0])}[0:2]"
-        return kernel_call(printer, "conv2d_backprop_filter", [x, g], k_hw=size_code, strides=strides,
-                           padding=repr(padding), dilations=dilations)
+        size_code = repr(size) if size is not None else f"{printer.shape(like[0])}[0:2]"
+        return printer.kernel("conv2d_backprop_filter", [x, g], k_hw=size_code, strides=strides,
+                              padding=repr(padding), dilations=dilations)
 
     @staticmethod
     def print_latex(printer, x, g, *like, size, strides, padding, dilations):

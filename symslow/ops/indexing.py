@@ -16,9 +16,8 @@ from ..dtypes import literal_array
 from ..errors import InvalidArgumentError
 from ..graph import Node, format_shape
 from ..leaves import as_node
-from ..printing import postfix
 from .array import FULL, expand_dims, slice_op, squeeze
-from .base import Operation, call, operand
+from .base import Operation, operand
 
 
 def _entry(item: Any, what: str) -> tuple:
@@ -150,9 +149,8 @@ class gather(Operation):
 
     @staticmethod
     def print_code(printer, params, indices, axis):
-        size = f"{postfix(params)}.shape[{axis}]"
-        return call(printer, "take", params, printer.checked_indices(call(printer, "asarray", indices), size),
-                    f"axis={axis}")
+        return printer.take(params, printer.checked_indices(printer.call("asarray", indices), printer.dim(params, axis)),
+                            axis)
 
     @staticmethod
     def print_latex(printer, params, indices, axis):
@@ -209,12 +207,12 @@ class gather_vjp(Operation):
     def print_code(printer, g, indices, *like, axis, depth, rank):
         if depth is None:
             raise NotImplementedError("the gradient of gather needs the shapes of its inputs when compiling")
-        g = g if g.isidentifier() else call(printer, "asarray", g)
-        indices = printer.checked_indices(call(printer, "asarray", indices), str(depth))
-        hot = call(printer, "equal", call(printer, "expand_dims", indices, "-1"), call(printer, "arange", str(depth)))
-        summed = call(printer, "tensordot", f"{hot}.astype({g}.dtype)", g,
-                      f"axes=({tuple(range(rank))!r}, {tuple(range(axis, axis + rank))!r})")
-        return summed if axis == 0 else call(printer, "moveaxis", summed, "0", str(axis))
+        g = g if g.isidentifier() else printer.call("asarray", g)
+        indices = printer.checked_indices(printer.call("asarray", indices), str(depth))
+        hot = printer.call("equal", printer.expand_dims(indices, -1), printer.call("arange", str(depth)))
+        summed = printer.tensordot(printer.astype(hot, printer.dtype_of(g)), g,
+                                   (tuple(range(rank)), tuple(range(axis, axis + rank))))
+        return summed if axis == 0 else printer.call("moveaxis", summed, "0", str(axis))
 
     @staticmethod
     def print_latex(printer, g, indices, *like, axis, depth, rank):
@@ -285,9 +283,9 @@ class one_hot(Operation):
 
     @staticmethod
     def print_code(printer, indices, depth, on, off, axis, dtype):
-        hot = call(printer, "equal", call(printer, "expand_dims", indices, "-1"), call(printer, "arange", str(depth)))
-        filled = f"{call(printer, 'where', hot, repr(on), repr(off))}.astype({dtype!r})"
-        return filled if axis == -1 else call(printer, "moveaxis", filled, "-1", str(axis))
+        hot = printer.call("equal", printer.expand_dims(indices, -1), printer.call("arange", str(depth)))
+        filled = printer.astype(printer.call("where", hot, repr(on), repr(off)), repr(dtype))
+        return filled if axis == -1 else printer.call("moveaxis", filled, "-1", str(axis))
 
     @staticmethod
     def print_latex(printer, indices, depth, on, off, axis, dtype):

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..graph import Node, format_shape
-from ..printing import ArrayTranspose, postfix
-from .base import Operation, call, operand
+from ..printing import ArrayTranspose
+from .base import Operation, operand
 from .movement import reshape, transpose
 
 
@@ -52,8 +52,7 @@ class matmul(Operation):
 
     @staticmethod
     def print_code(printer, a, b):
-        # parenthesised: `*` and `@` share one precedence in Python, and the printer sees this as a function call
-        return f"({postfix(a)} @ {postfix(b)})"
+        return printer.matmul(a, b)
 
     @staticmethod
     def print_latex(printer, a, b):
@@ -98,7 +97,7 @@ class matmul_vjp(Operation):
     @staticmethod
     def print_code(printer, g, a, b, index):
         # g may be a number (a scalar constant gradient): as an array of the backend's module, it has .reshape
-        return f"runtime.matmul_vjp({call(printer, 'asarray', g)}, {a}, {b}, {index})"
+        return printer.runtime("matmul_vjp", printer.call("asarray", g), a, b, str(index))
 
     @staticmethod
     def print_latex(printer, g, a, b, index):
@@ -169,7 +168,7 @@ class matrix_inverse(Operation):
 
     @staticmethod
     def print_code(printer, x):
-        return call(printer, "linalg.inv", x)
+        return printer.call("linalg.inv", x)
 
     @staticmethod
     def print_latex(printer, x):

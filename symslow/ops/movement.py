@@ -12,7 +12,7 @@ import numpy as np
 
 from ..graph import Node, format_shape
 from ..printing import ArrayTranspose
-from .base import Operation, call, operand
+from .base import Operation, operand
 
 
 class transpose(Operation):
@@ -46,7 +46,7 @@ class transpose(Operation):
     @staticmethod
     def print_code(printer, x, perm):
         # transpose(), not `.T`: the operand may be a number (a scalar constant gradient), which has no `.T`
-        return call(printer, "transpose", x) if perm is None else call(printer, "transpose", x, repr(perm))
+        return printer.call("transpose", x) if perm is None else printer.call("transpose", x, repr(perm))
 
     @staticmethod
     def print_latex(printer, x, perm):
@@ -100,7 +100,7 @@ class reshape(Operation):
 
     @staticmethod
     def print_code(printer, x, shape):
-        return call(printer, "reshape", x, repr(shape))
+        return printer.call("reshape", x, repr(shape))
 
     @staticmethod
     def print_latex(printer, x, shape):
@@ -131,7 +131,7 @@ class reshape_like(Operation):
 
     @staticmethod
     def print_code(printer, x, like, shape):
-        return call(printer, "reshape", x, repr(shape) if shape is not None else call(printer, "shape", like))
+        return printer.call("reshape", x, repr(shape) if shape is not None else printer.shape(like))
 
     @staticmethod
     def print_latex(printer, x, like, shape):

@@ -16,7 +16,7 @@ from ..errors import InvalidArgumentError, ShapeError, describe
 from ..graph import Node, format_shape
 from ..leaves import as_node
 from ..printing import ArrayMax, ArraySum, Step
-from .base import Operation, call, module, operand, result_dtype
+from .base import Operation, operand, result_dtype
 from .composed import pad
 from .elementwise import add, divide, log, negative, pow, square
 from .elementwise_op import ElementwiseOp, elementwise_expr, rewrite_rule
@@ -67,7 +67,7 @@ class softmax(Operation):
 
     @staticmethod
     def print_code(printer, x, axis):
-        return f"runtime.softmax({module(printer)}, {x}, {axis})"
+        return printer.kernel("softmax", [x, repr(axis)])
 
     @staticmethod
     def print_latex(printer, x, axis):
@@ -117,7 +117,7 @@ class log_softmax(Operation):
 
     @staticmethod
     def print_code(printer, x, axis):
-        return f"runtime.log_softmax({module(printer)}, {x}, {axis})"
+        return printer.kernel("log_softmax", [x, repr(axis)])
 
     @staticmethod
     def print_latex(printer, x, axis):
@@ -230,9 +230,9 @@ class one_hot_like(Operation):
 
     @staticmethod
     def print_code(printer, labels, logits=None, depth=None, dtype="float64"):
-        length = str(depth) if depth is not None else call(printer, "shape", logits) + "[-1]"
-        hot = call(printer, "equal", call(printer, "expand_dims", labels, "-1"), call(printer, "arange", length))
-        return call(printer, "asarray", hot, f"dtype={dtype!r}")
+        length = str(depth) if depth is not None else printer.shape(logits) + "[-1]"
+        hot = printer.call("equal", printer.expand_dims(labels, -1), printer.call("arange", length))
+        return printer.cast(hot, dtype)
 
     @staticmethod
     def print_latex(printer, labels, logits=None, depth=None, dtype=None):

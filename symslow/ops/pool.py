@@ -27,8 +27,8 @@ import numpy as np
 
 from ..graph import Node, format_shape
 from . import conv_kernels
-from .base import Operation, call, operand, result_dtype
-from .conv import (check_rank4, floating_dtype, format_attr, future_name, kernel_call, one_of,
+from .base import Operation, operand, result_dtype
+from .conv import (check_rank4, floating_dtype, format_attr, future_name, one_of,
                    padding_attr, spatial_size, window_attr, window_latex)
 
 
@@ -116,7 +116,7 @@ class max_pool(_PoolImages):
 
     @staticmethod
     def print_code(printer, x, ksize, strides, padding):
-        return kernel_call(printer, "max_pool", [x], ksize=ksize, strides=strides, padding=repr(padding))
+        return printer.kernel("max_pool", [x], ksize=ksize, strides=strides, padding=repr(padding))
 
     @staticmethod
     def print_latex(printer, x, ksize, strides, padding):
@@ -150,7 +150,7 @@ class max_pool_grad(_Pool):
 
     @staticmethod
     def print_code(printer, x, g, ksize, strides, padding):
-        return kernel_call(printer, "max_pool_grad", [x, g], ksize=ksize, strides=strides, padding=repr(padding))
+        return printer.kernel("max_pool_grad", [x, g], ksize=ksize, strides=strides, padding=repr(padding))
 
     @staticmethod
     def print_latex(printer, x, g, ksize, strides, padding):
@@ -186,8 +186,7 @@ class max_pool_grad_grad(_Pool):
 
     @staticmethod
     def print_code(printer, x, h, ksize, strides, padding):
-        return kernel_call(printer, "max_pool_grad_grad", [x, h], ksize=ksize, strides=strides,
-                           padding=repr(padding))
+        return printer.kernel("max_pool_grad_grad", [x, h], ksize=ksize, strides=strides, padding=repr(padding))
 
     @staticmethod
     def print_latex(printer, x, h, ksize, strides, padding):
@@ -226,7 +225,7 @@ class avg_pool(_PoolImages):
 
     @staticmethod
     def print_code(printer, x, ksize, strides, padding):
-        return kernel_call(printer, "avg_pool", [x], ksize=ksize, strides=strides, padding=repr(padding))
+        return printer.kernel("avg_pool", [x], ksize=ksize, strides=strides, padding=repr(padding))
 
     @staticmethod
     def print_latex(printer, x, ksize, strides, padding):
@@ -278,9 +277,8 @@ class avg_pool_grad(_Pool):
 
     @staticmethod
     def print_code(printer, g, *like, size, ksize, strides, padding):
-        size_code = repr(size) if size is not None else f"{call(printer, 'shape', like[0])}[1:3]"
-        return kernel_call(printer, "avg_pool_grad", [g], size=size_code, ksize=ksize, strides=strides,
-                           padding=repr(padding))
+        size_code = repr(size) if size is not None else f"{printer.shape(like[0])}[1:3]"
+        return printer.kernel("avg_pool_grad", [g], size=size_code, ksize=ksize, strides=strides, padding=repr(padding))
 
     @staticmethod
     def print_latex(printer, g, *like, size, ksize, strides, padding):

@@ -15,7 +15,7 @@ import sympy
 
 from ..graph import Node
 from ..printing import ArraySum
-from .base import Operation, call, operand, result_dtype
+from .base import Operation, operand, result_dtype
 from .movement import reshape
 
 
@@ -85,9 +85,7 @@ class Reduction(Operation):
 
     @classmethod
     def print_code(cls, printer, x, axis, keepdims):
-        name = cls.numpy_function
-        return call(printer, name, x, f"axis={axis!r}", f"keepdims={keepdims}") if keepdims else (
-            call(printer, name, x, f"axis={axis!r}") if axis is not None else call(printer, name, x))
+        return printer.reduce(cls.numpy_function, x, axis, keepdims)
 
     def compute(self, x):
         return getattr(np, self.numpy_function)(x, axis=self.axis, keepdims=self.keepdims)
@@ -151,7 +149,7 @@ class count(Operation):
 
     @staticmethod
     def print_code(printer, x, axis):
-        return f"runtime.count({x}, {axis!r})"
+        return printer.runtime("count", x, repr(axis))
 
     @staticmethod
     def print_latex(printer, x, axis):
@@ -199,9 +197,8 @@ class broadcast_like(Operation):
     @staticmethod
     def print_code(printer, g, like, axis, shape):
         if axis is not None:
-            g = call(printer, "expand_dims", g, repr(axis))
-        target = repr(shape) if shape is not None else call(printer, "shape", like)
-        return call(printer, "broadcast_to", g, target)
+            g = printer.expand_dims(g, axis)
+        return printer.broadcast_to(g, repr(shape) if shape is not None else printer.shape(like))
 
     @staticmethod
     def print_latex(printer, g, like, axis, shape):
@@ -251,12 +248,12 @@ class sum_to_op(Operation):
     @staticmethod
     def print_code(printer, g, like, plan):
         if plan is None or all(plan):  # (one sum over every axis, as runtime.sum_to adds them, not two)
-            return f"runtime.sum_to({g}, {like})"
+            return printer.runtime("sum_to", g, like)
         lead, ones = plan
         if lead:
-            g = call(printer, "sum", g, f"axis={lead!r}")
+            g = printer.reduce("sum", g, lead)
         if ones:
-            g = call(printer, "sum", g, f"axis={ones!r}", "keepdims=True")
+            g = printer.reduce("sum", g, ones, keepdims=True)
         return g
 
     @staticmethod
@@ -356,7 +353,7 @@ class fill_like(Operation):
 
     @staticmethod
     def print_code(printer, like, value):
-        return call(printer, "full_like", like, repr(value))
+        return printer.call("full_like", like, repr(value))
 
     @staticmethod
     def print_latex(printer, like, value):

@@ -17,7 +17,7 @@ import sympy
 from ..errors import InvalidArgumentError, describe
 from ..graph import Node, format_shape
 from ..leaves import Constant, Variable, as_node
-from .base import Operation, call
+from .base import Operation
 
 
 class assign(Operation):
@@ -88,7 +88,7 @@ class assign(Operation):
 
     @staticmethod
     def print_code(printer, ref, value, shape):
-        return call(printer, "broadcast_to", value, repr(shape))
+        return printer.broadcast_to(value, repr(shape))
 
     @staticmethod
     def print_latex(printer, ref, value, shape):
