@@ -70,7 +70,6 @@ def matmul_vjp(g, a, b, index):
 
 # convolution and pooling: one strided view each on NumPy and CuPy, one XLA call each on JAX (``lax_``)
 from .ops.conv_kernels import (avg_pool, avg_pool_grad, conv2d, conv2d_backprop_filter,  # noqa: E402, F401
-                               conv2d_backprop_input, lax_avg_pool, lax_avg_pool_grad, lax_conv2d,
-                               lax_conv2d_backprop_filter, lax_conv2d_backprop_input, lax_max_pool,
-                               lax_max_pool_grad, lax_max_pool_grad_grad, max_pool, max_pool_grad,
-                               max_pool_grad_grad)
+                               conv2d_backprop_input, max_pool, max_pool_grad, max_pool_grad_grad)
+from .ops.lax_kernels import (lax_avg_pool, lax_avg_pool_grad, lax_conv2d, lax_conv2d_backprop_filter,  # noqa: E402, F401
+                              lax_conv2d_backprop_input, lax_max_pool, lax_max_pool_grad, lax_max_pool_grad_grad)

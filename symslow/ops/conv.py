@@ -10,7 +10,7 @@ TensorFlow 1. A ``conv2d`` is linear in its input and in its filter, and so are 
 
 The gradient of each of these three is again one of the three, so second derivatives (``hessians``) work through
 any stack of convolutions. The array code, one strided view and one matrix product per op on NumPy and CuPy, one XLA
-convolution on JAX, is in :mod:`symslow.ops.conv_kernels`.
+convolution on JAX, is in :mod:`symslow.ops.conv_kernels` and :mod:`symslow.ops.lax_kernels`.
 
 In formulas (:func:`symslow.latex`) the three read:
 
