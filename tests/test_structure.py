@@ -80,3 +80,15 @@ def test_graph_module_imports_no_op_leaf_session_or_diagram():
     paths = sorted(PACKAGE.rglob("*.py"))
     modules = {module_name(p) for p in paths}
     assert imports(PACKAGE / "graph.py", modules) <= {"symslow.errors", "symslow.dtypes", "symslow.shapes"}
+
+
+def test_every_file_the_internals_page_names_exists():
+    """docs/internals.md says where each concern lives: each file and folder it names is there."""
+    import re
+
+    root = PACKAGE.parent
+    text = (root / "docs" / "internals.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\b((?:symslow|tests)/[\w/]*\w(?:\.py)?/?)", text))
+    assert len(named) > 20
+    missing = sorted(path for path in named if not (root / path).exists())
+    assert missing == []
