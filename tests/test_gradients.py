@@ -168,3 +168,22 @@ def test_an_elementwise_op_may_state_its_derivative_and_is_told_when_sympy_finds
     wiggle = ts.elementwise("wiggle", lambda x: x + sympy.sin(x), derivative_through_output=True)
     with pytest.raises(ts.LookupGradientError, match=r"Op wiggle: SymPy finds no form of d/dx = cos\(x\) \+ 1"):
         ts.gradients(wiggle(x), [x])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "interpreter"])
+def test_the_gradient_through_a_bare_placeholder_and_float32_variables_builds_and_matches_numpy(backend):
+    """A bare placeholder's dtype is unknown, and so is its transpose's: the gradient's matmul of the two does not
+    take it for float64 and refuse the float32 gradient beside it."""
+    ts.Graph().as_default()
+    X = ts.placeholder(name="X")
+    W = ts.Variable([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], name="W")  # Python floats: float32, as in TensorFlow
+    J = ts.reduce_sum(ts.sigmoid(ts.matmul(X, W)))
+    (dJ_dW,) = ts.gradients(J, [W])
+    assert ts.transpose(X).dtype is None and dJ_dW.dtype == np.float32
+
+    x = np.array([[1.0, 2.0], [-3.0, 0.5], [0.0, 4.0]])
+    session = ts.Session(backend=backend)
+    session.run(ts.global_variables_initializer())
+    w = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
+    s = 1 / (1 + np.exp(-(x @ w)))
+    np.testing.assert_allclose(session.run(dJ_dW, {X: x}), x.T @ (s * (1 - s)), rtol=1e-6)

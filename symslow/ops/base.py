@@ -137,7 +137,11 @@ def broadcast_shapes(op_name: str, node_name: str, *shapes) -> tuple | None:
 
 
 def result_dtype(*dtypes, floating: bool = False):
-    """NumPy's promotion of the input dtypes; ``floating`` ops (log, exp, ...) turn integers into float64."""
+    """NumPy's promotion of the input dtypes; ``floating`` ops (log, exp, ...) turn integers into float64. Inputs
+    whose dtypes are all unknown (bare placeholders: the fed value decides) give an unknown dtype, None; no inputs
+    at all, float64."""
+    if dtypes and all(d is None for d in dtypes):
+        return None
     known = [np.dtype(d) for d in dtypes if d is not None]
     if not known:
         return np.float64
