@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError, describe
+from .feeds import _same
 from .graph import Node, format_shape, topological_order
 from .leaves import Constant, Placeholder, Variable
 
@@ -57,10 +58,6 @@ def check_numerics(fetches: Sequence[Node], feeds: Mapping[Node, Any], variables
     cast = _same if dtype is None else _caster(np.dtype(dtype))
     with np.errstate(all="ignore"):  # the NaN is what we are looking for: no RuntimeWarning on the way
         _walk(order, feeds, variables, cast)
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _caster(dtype: np.dtype):

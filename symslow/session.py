@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -25,7 +24,9 @@ import numpy as np
 from .backends import COMPILED, INTERPRETER, unknown_backend_error
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
 from .graph import Graph, Node, default_sessions, format_shape, get_default_graph, topological_order
-from .leaves import Placeholder, Variable, to_array
+from .feeds import _NUMPY_TYPES, _bare_feed_dtype, _same, _typed, _unshared, convert_feed
+from .fetches import _Call, _call_key, _flatten
+from .leaves import Placeholder, Variable
 from .ops.random import RandomStreams
 from .ops.state import group
 
@@ -502,77 +503,6 @@ class Session:
         return self._program(nodes, self._convert_feeds(feed_dict)).source
 
 
-def convert_feed(placeholder: Placeholder, value: Any) -> np.ndarray:
-    """A fed value as an array of the placeholder's dtype and shape, or a clear error naming the placeholder.
-
-    A bare ``placeholder()`` takes a floating array as it is and anything else as float64."""
-    dtype = np.dtype(placeholder.dtype or _bare_feed_dtype(value))
-    shape = placeholder.shape
-    if type(value) is np.ndarray and value.dtype == dtype and (shape is None or (
-        value.ndim == len(shape) and all(d is None or d == s for d, s in zip(shape, value.shape))
-    )):
-        return value  # already what the placeholder takes
-    what = f"The value fed to placeholder {placeholder.name!r}"
-    array = to_array(value, what=what)
-    if dtype.kind in "iu" and array.dtype.kind == "f":
-        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            raise InvalidArgumentError(f"{what} holds non-integer values but the placeholder is {dtype.name}.")
-    if dtype.kind in "iu" or array.dtype != dtype:
-        array = array.astype(dtype)
-    if shape is not None and (
-        array.ndim != len(shape) or any(d is not None and d != s for d, s in zip(shape, array.shape))
-    ):
-        raise InvalidArgumentError(
-            f"{what} has shape {format_shape(array.shape)}, but the placeholder's shape is {format_shape(shape)}."
-        )
-    return array
-
-
-# what NumPy computes: arrays, and the scalars a reduction to a number gives
-_NUMPY_TYPES = frozenset({np.ndarray, *(np.dtype(c).type for c in "?bhilqBHILQefdgFDG")})
-
-
-def _unshared(value: Any, held: set[int]) -> Any:
-    """``value``, or a copy of it where it is one of the arrays ``held`` (by id) or a view of an array, so that the
-    caller changing a fetched value changes no Variable."""
-    if getattr(value, "ndim", 0) and (id(value) in held or value.base is not None):
-        return value.copy()
-    return value
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _typed(value: Any, dtype: Any) -> Any:
-    """A value in its node's dtype where generated code computed it in another: a folded constant is a Python
-    number, and a number broadcast to a shape is float64 or int64 (a float node keeps its float dtype, an integer
-    node its integer dtype)."""
-    if dtype is None:
-        return value
-    if isinstance(value, (int, float, bool)):
-        if isinstance(value, float) and np.dtype(dtype).kind not in "fc":
-            # a float where the node's dtype says integer: the dtype was inferred without a bare placeholder's,
-            # which the run made floating (x * 3 fed 2.5 is 7.5, as the interpreter computes it)
-            return np.asarray(value)
-        return np.asarray(value, dtype=dtype)
-    value_dtype = getattr(value, "dtype", None)
-    if value_dtype is not None and value_dtype != dtype and _family(value_dtype) == _family(np.dtype(dtype)) != "":
-        return value.astype(dtype)
-    return value
-
-
-def _family(dtype: np.dtype) -> str:
-    """"f" for floating dtypes, "i" for integers, "" for others."""
-    return "f" if dtype.kind == "f" else "i" if dtype.kind in "iu" else ""
-
-
-def _bare_feed_dtype(value: Any) -> type:
-    """The dtype a bare ``placeholder()`` takes a value in: a floating array's own, else float64."""
-    dtype = getattr(value, "dtype", None)
-    return dtype.type if dtype is not None and dtype.kind == "f" else np.float64
-
-
 class _AsDefault:
     """``session.as_default()``: the session is the default one inside the ``with`` block."""
 
@@ -616,62 +546,6 @@ class InteractiveSession(Session):
     def close(self) -> None:
         _leave(self)
         super().close()
-
-
-@dataclass
-class _Call:
-    """A compiled program, with what a run of it needs beyond the fed values: the fetched nodes, how to rebuild the
-    fetch structure from their values, and where each of the program's placeholders is in the feed_dict."""
-
-    program: Any
-    nodes: list[Node]
-    rebuild: Callable[[list], Any]
-    feed_order: list[int]
-    run: Callable[[list], Any] | None = None  # a later run with the fed values in the feed_dict's order
-
-
-def _call_key(fetches: Any, feed_dict: dict | None) -> tuple[tuple | None, list]:
-    """A key for a run's fetches and the types, shapes and dtypes of its fed values (None where they have none),
-    and the fed values in the feed_dict's order."""
-    if isinstance(fetches, Node):
-        key: tuple = (fetches,)
-    elif (type(fetches) is list or type(fetches) is tuple) and all(isinstance(f, Node) for f in fetches):
-        key = (type(fetches), *fetches)
-    else:  # a dict or a nested structure: flattened on every run
-        return None, []
-    if not feed_dict:
-        return key, []
-    fed = list(feed_dict.values())
-    try:
-        return (*key, *feed_dict, *[(type(v), v.shape, v.dtype) for v in fed]), fed
-    except AttributeError:  # a number or a list: converted on every run
-        return None, fed
-
-
-def _flatten(fetches: Any) -> tuple[list[Node], Callable[[list], Any]]:
-    """The nodes of a fetch structure, and a function rebuilding the structure from their values."""
-    if isinstance(fetches, Node):
-        return [fetches], lambda values: values[0]
-    if type(fetches) in (list, tuple) and all(isinstance(f, Node) for f in fetches):  # the common case, flat
-        return list(fetches), list if type(fetches) is list else tuple
-    if isinstance(fetches, (list, tuple)):
-        parts = [_flatten(f) for f in fetches]
-        nodes = [n for p, _ in parts for n in p]
-        kind = type(fetches)
-
-        def rebuild(values):
-            out, start = [], 0
-            for (p, build) in parts:
-                out.append(build(values[start : start + len(p)]))
-                start += len(p)
-            return out if kind is list else tuple(out) if kind is tuple else kind(*out)
-
-        return nodes, rebuild
-    if isinstance(fetches, dict):
-        keys = list(fetches)
-        inner, build = _flatten([fetches[k] for k in keys])
-        return inner, lambda values: dict(zip(keys, build(values)))
-    raise TypeError(f"A fetch must be a node, or a list, tuple or dict of nodes, not {fetches!r}.")
 
 
 def _assigns(nodes):

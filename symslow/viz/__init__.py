@@ -18,7 +18,9 @@ from typing import Any
 
 from ..graph import Node
 
-from .backprop import BackpropStep, BackpropSteps, Contribution, backprop_steps, save_steps
+from .backprop import backprop_steps
+from .files import save_steps
+from .steps import BackpropStep, BackpropSteps, Contribution
 from .graph import draw, draw_gradients
 from .render import GraphvizNotFoundError, render, render_svg, save
 
