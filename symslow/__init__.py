@@ -28,8 +28,8 @@ __all__ = []  # each block below adds its names
 from .ops.compare import (arg_max, arg_min, argmax, argmin, cast, equal, greater, greater_equal, less, less_equal,
                           logical_and, logical_not, logical_or, logical_xor, not_equal, reduce_all, reduce_any,
                           to_float, where)
-from .ops.elementwise import (absolute as abs, ceil, clip_by_value, cos, floor, log1p, minimum,  # noqa: A004
-                              reciprocal, rsqrt, sign, sin)
+from .ops.elementwise_math import (absolute as abs, ceil, clip_by_value, cos, floor, log1p, minimum,  # noqa: A004
+                                   reciprocal, rsqrt, sign, sin)
 from .ops.reductions import reduce_max, reduce_min, reduce_prod
 
 __all__ += [

@@ -17,7 +17,8 @@ import numpy as np
 from .graph import Node, name_scope
 from .leaves import as_node
 from .ops.compare import cast, less_equal, where
-from .ops.elementwise import exp, floor, pow
+from .ops.elementwise import exp, pow
+from .ops.elementwise_math import floor
 
 
 def _rate_and_step(learning_rate: Any, global_step: Any, name: str) -> tuple[Node, Node]:

@@ -1,6 +1,7 @@
 """``symslow.nn``: the neural-network names of TensorFlow 1's ``tf.nn``."""
 
-from .ops.elementwise import elu, relu, sigmoid, softplus, tanh
+from .ops.elementwise import relu, sigmoid, tanh
+from .ops.elementwise_math import elu, softplus
 from .ops.nn import (bias_add, l2_loss, log_softmax, sigmoid_cross_entropy_with_logits, softmax,
                      softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2,
                      sparse_softmax_cross_entropy_with_logits, lrn, local_response_normalization)

@@ -19,7 +19,8 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..graph import Node, as_shape, format_shape
 from ..leaves import as_node
-from .elementwise import divide, floor, subtract
+from .elementwise import divide, subtract
+from .elementwise_math import floor
 from .random import RandomOp, uniform
 
 

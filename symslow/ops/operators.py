@@ -21,7 +21,8 @@ import numpy as np
 from ..graph import Node
 from ..leaves import Constant, Variable
 from .compare import greater, greater_equal, less, less_equal, logical_and, logical_not, logical_or
-from .elementwise import absolute, add, divide, exp, log, maximum, multiply, negative, pow, sqrt, square, subtract, tanh
+from .elementwise import add, divide, exp, log, maximum, multiply, negative, pow, sqrt, square, subtract, tanh
+from .elementwise_math import absolute
 from .indexing import getitem
 from .linalg import matmul
 from .movement import reshape, transpose

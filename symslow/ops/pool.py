@@ -28,8 +28,8 @@ import numpy as np
 from ..graph import Node, format_shape
 from . import conv_kernels
 from .base import Operation, operand, result_dtype
-from .conv import (check_rank4, floating_dtype, format_attr, future_name, one_of,
-                   padding_attr, spatial_size, window_attr, window_latex)
+from .window import (check_rank4, floating_dtype, format_attr, future_name, one_of,
+                     padding_attr, spatial_size, window_attr, window_latex)
 
 
 class _Pool(Operation):
