@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import ShapeError
 from ..graph import Node, format_shape
 from ..leaves import as_node
-from .array import Part, _axes, axis_key, expand_dims, ints, pad_op, slice_op, squeeze
+from .array import _axes, expand_dims, pad_op, slice_op, squeeze
+from .slice_keys import Part, axis_key, ints
 from .base import Operation
 
 

@@ -16,7 +16,8 @@ from ..dtypes import literal_array
 from ..errors import InvalidArgumentError
 from ..graph import Node, format_shape
 from ..leaves import as_node
-from .array import FULL, expand_dims, slice_op, squeeze
+from .array import expand_dims, slice_op, squeeze
+from .slice_keys import FULL
 from .base import Operation, operand
 
 
