@@ -7,7 +7,8 @@ both read naturally.
 from . import nn, train
 from .errors import GraphMismatchError, InvalidArgumentError, LookupGradientError, ShapeError, SymslowError
 from .dtypes import DType, as_dtype, bool, float16, float32, float64, int8, int16, int32, int64, string, uint8
-from .graph import Graph, Node, TensorShape, get_default_graph, get_default_session, name_scope, reset_default_graph
+from .default_session import get_default_session
+from .graph import Graph, Node, TensorShape, get_default_graph, name_scope, reset_default_graph
 from .leaves import Placeholder, Variable, constant, placeholder
 from .gradients import compute_gradients, gradients, hessians
 from .ops.elementwise_op import elementwise

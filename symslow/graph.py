@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import unicodedata
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -18,43 +17,9 @@ import sympy
 
 from .errors import GraphMismatchError, InvalidArgumentError
 
+from .default_session import default_session_for
+from .names import MAX_NAME_LENGTH, _short, check_name  # noqa: F401 (ts.graph.MAX_NAME_LENGTH)
 from .shapes import TensorShape, as_shape, format_shape  # noqa: F401 (imported from here by the ops)
-
-
-# A longer full name (name scopes included) is refused: a checkpoint holds any name up to it (a zip file's names
-# have at most 65535 bytes). The names symslow derives count too: a gradient's adds its node's name to "gradients/".
-MAX_NAME_LENGTH = 10000
-
-# Unicode categories refused in names: controls (NUL, newline, tab), format characters (bidirectional overrides,
-# zero-width spaces), lone surrogates (not encodable) and line or paragraph separators. Names are printed into
-# comments, diagrams, LaTeX and file formats, where each of these changes what the text shows or means.
-_REFUSED_CATEGORIES = {"Cc": "a control character", "Cf": "a format character", "Cs": "a lone surrogate",
-                       "Zl": "a line separator", "Zp": "a paragraph separator"}
-
-
-def check_name(name: Any, what: str = "A node name") -> str:
-    """``name`` if it can name a node (a non-empty string of printable characters, not too long), else a clear error.
-
-    Example:
-        >>> check_name("layer1/W")
-        'layer1/W'
-        >>> check_name("a\\nb")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        symslow.errors.InvalidArgumentError: A node name cannot hold a control character: 'a\\nb' has '\\n' at ...
-    """
-    if not isinstance(name, str) or not name:
-        raise InvalidArgumentError(f"{what} is a non-empty string, not {_short(name)}.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidArgumentError(f"{what} has at most {MAX_NAME_LENGTH} characters; {_short(name)} has {len(name)}.")
-    if not name.isprintable():  # the rare case: find the character and say what it is
-        for index, character in enumerate(name):
-            refused = _REFUSED_CATEGORIES.get(unicodedata.category(character))
-            if refused is not None:
-                raise InvalidArgumentError(
-                    f"{what} cannot hold {refused}: {_short(name)} has {character!r} at index {index}."
-                )
-    return name
 
 
 class _ThreadState(threading.local):
@@ -262,37 +227,6 @@ def name_scope(name: str):
     return get_default_graph().name_scope(name)
 
 
-# The default session of each thread (``with sess:``) is kept here, beside the default graph, so that ``node.eval()``
-# finds it without this module knowing sessions; symslow.session pushes and pops them.
-class _DefaultSessions(threading.local):
-    """The stack of default sessions of the current thread (the innermost ``with`` last)."""
-
-    def __init__(self) -> None:
-        self.stack: list[Any] = []
-
-
-default_sessions = _DefaultSessions()
-
-
-def get_default_session() -> "Any | None":
-    """The current thread's default session: the innermost ``with session:`` or ``session.as_default()``, or the
-    last ``InteractiveSession``; ``None`` when there is none."""
-    return default_sessions.stack[-1] if default_sessions.stack else None
-
-
-def default_session_for(node: Node, what: str, session: Any) -> Any:
-    """The session that ``node.eval()`` or ``node.run()`` runs in, or a clear error when there is none."""
-    session = session or get_default_session()
-    if session is None:
-        raise ValueError(
-            f"Cannot {what} node {node.name!r}: no default session is registered. Use `with tf.Session() as sess:` "
-            f"or `with sess.as_default():`, or pass the session: {node.name}.{what}(session=sess)."
-        )
-    if node.graph is not session.graph:
-        raise GraphMismatchError(f"Cannot {what} node {node.name!r}: the default session runs another graph.")
-    return session
-
-
 class Node:
     """A node of a graph: a symbol with a formula.
 
@@ -446,11 +380,6 @@ def _graph_of(nodes: Sequence[Node]) -> Graph:
         names = ", ".join(repr(n.name) for n in nodes)
         raise GraphMismatchError(f"Nodes {names} belong to different graphs; an op takes inputs of one graph only.")
     return next(iter(graphs.values())) if graphs else get_default_graph()
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) < 80 else text[:77] + "..."
 
 
 def needs_feed_error(placeholder: Node, fetches: Sequence[Node]) -> InvalidArgumentError:

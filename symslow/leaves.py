@@ -12,7 +12,8 @@ import sympy
 
 from .dtypes import as_numpy_type, literal_array
 from .errors import InvalidArgumentError
-from .graph import Graph, Node, _short, get_default_graph
+from .graph import Graph, Node, get_default_graph
+from .names import _short
 from .shapes import as_shape, format_shape
 
 

@@ -28,7 +28,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import GraphMismatchError, InvalidArgumentError
-from .graph import Node, check_name, format_shape
+from .graph import Node, format_shape
+from .names import check_name
 from .leaves import Variable
 
 CHECKPOINT_STATE = "checkpoint"  # TensorFlow's name for the file listing a directory's checkpoints

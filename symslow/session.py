@@ -23,7 +23,8 @@ import numpy as np
 
 from .backends import COMPILED, INTERPRETER, unknown_backend_error
 from .errors import GraphMismatchError, InvalidArgumentError, SymslowError, describe
-from .graph import Graph, Node, default_sessions, format_shape, get_default_graph, topological_order
+from .default_session import default_sessions
+from .graph import Graph, Node, format_shape, get_default_graph, topological_order
 from .feeds import _NUMPY_TYPES, _bare_feed_dtype, _same, _typed, _unshared, convert_feed
 from .fetches import _Call, _call_key, _flatten
 from .leaves import Placeholder, Variable
