@@ -27,12 +27,11 @@ import threading
 import weakref
 from typing import Any, Iterator
 
-import numpy as np
-
 from .dtypes import as_dtype, float32, literal_array
 from .errors import InvalidArgumentError
-from .graph import Graph, Node, as_shape, format_shape, get_default_graph
+from .graph import Graph, Node, as_shape, get_default_graph
 from .leaves import Variable
+from .shared_variables import _check_shared, _new_variable
 
 __all__ = ["AUTO_REUSE", "VariableScope", "variable_scope", "get_variable", "get_variable_scope"]
 
@@ -137,75 +136,6 @@ class VariableScope:
 
     def __repr__(self) -> str:
         return f"<symslow.VariableScope {self._name!r} reuse={self._reuse!r}>"
-
-
-def _check_shared(variable: Variable, full_name: str, dims: tuple | None, dtype: Any) -> None:
-    """Refuse to share a Variable under a shape or dtype other than its own, as TensorFlow does (the dtype asked
-    for is the scope's, float32 unless set, when ``get_variable`` is given none)."""
-    compatible = dims is None or (len(dims) == len(variable.shape) and
-                                  all(d is None or d == s for d, s in zip(dims, variable.shape)))
-    if not compatible:
-        raise InvalidArgumentError(
-            f"Trying to share variable {full_name}, but specified shape {format_shape(dims)} and found shape "
-            f"{format_shape(variable.shape)}."
-        )
-    if as_dtype(dtype) != as_dtype(variable.dtype):
-        raise InvalidArgumentError(
-            f"Trying to share variable {full_name}, but specified dtype {as_dtype(dtype).name} and found dtype "
-            f"{as_dtype(variable.dtype).name}."
-        )
-
-
-def _new_variable(graph: Graph, scope_name: str, name: str, full_name: str, dims: tuple | None, dtype: Any,
-                  initializer: Any, from_value: bool, trainable: bool, validate_shape: bool) -> Variable:
-    from .initializers import GlorotUniform, Zeros, call_initializer
-
-    if from_value:
-        if dims is not None:
-            raise InvalidArgumentError(
-                f"get_variable {full_name!r}: if initializer is a constant, do not specify shape."
-            )
-        with _absolute_name_scope(graph, scope_name):
-            return Variable(initializer, name=name, trainable=trainable)
-    if dims is None or None in dims:
-        raise InvalidArgumentError(
-            f"Shape of a new variable ({full_name}) must be fully defined, but instead was {format_shape(dims)}."
-        )
-    if initializer is None:  # TensorFlow's defaults: Glorot's uniform for floats, zeros for integers and bools
-        if dtype.is_floating:
-            initializer = GlorotUniform()
-        elif dtype.is_integer or dtype.is_bool:
-            initializer = Zeros()
-        else:
-            raise InvalidArgumentError(f"An initializer for variable {full_name} of {dtype.name} is required.")
-    with _absolute_name_scope(graph, f"{full_name}/Initializer"):
-        value = call_initializer(initializer, dims, dtype)
-    value_shape = value.shape if isinstance(value, Node) else np.shape(value)
-    if validate_shape and value_shape is not None and tuple(value_shape) != dims:
-        raise InvalidArgumentError(
-            f"get_variable {full_name!r}: the initializer gave a value of shape {format_shape(value_shape)}, not the "
-            f"shape {format_shape(dims)} asked for."
-        )
-    if isinstance(value, Node) and value.dtype is not None and as_dtype(value.dtype) != dtype:
-        raise InvalidArgumentError(
-            f"get_variable {full_name!r}: the initializer gave a node of dtype {as_dtype(value.dtype).name} "
-            f"({value.name!r}), not the dtype {dtype.name} asked for."
-        )
-    with _absolute_name_scope(graph, scope_name):
-        return Variable(value, name=name, trainable=trainable, dtype=dtype)
-
-
-@contextlib.contextmanager
-def _absolute_name_scope(graph: Graph, scope: str) -> Iterator[None]:
-    """Nodes made inside are named in ``scope`` alone, whatever name scopes are open (Variables follow variable
-    scopes, not name scopes)."""
-    stack = graph._scope_stack()
-    saved = stack[:]
-    stack[:] = [scope] if scope else []
-    try:
-        yield
-    finally:
-        stack[:] = saved
 
 
 class _Store:
