@@ -25,15 +25,15 @@ This module is also ``tf.initializers``: ``tf.initializers.glorot_uniform()``, `
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
 import numpy as np
 
-from .dtypes import DType, as_dtype, float32
+from .dtypes import as_dtype, float32
 from .errors import InvalidArgumentError
-from .graph import Node, as_shape, format_shape
+from .graph import Node, format_shape
+from .initializer_base import TRUNCATED_STDDEV, Initializer, _float_dtype, _full_shape, compute_fans
 from .leaves import constant as _constant
 from .ops.constant import ones as _ones, zeros as _zeros
 from .ops.random import random_normal as _random_normal, random_uniform as _random_uniform
@@ -49,73 +49,6 @@ __all__ = [
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "compute_fans", "global_variables", "variables",
 ]
-
-# The standard deviation of a standard normal cut to [-2, 2]: 1 - 2·2·φ(2) / (Φ(2) - Φ(-2)) is its variance.
-TRUNCATED_STDDEV = math.sqrt(1 - 4 * math.exp(-2) / math.sqrt(2 * math.pi) / math.erf(math.sqrt(2)))
-
-
-def compute_fans(shape: Any) -> tuple[float, float]:
-    """``(fan_in, fan_out)`` of a Variable's shape, as :class:`VarianceScaling` counts them (see the module's text).
-
-    Example:
-        >>> compute_fans([784, 256]), compute_fans([5, 5, 3, 32])
-        ((784, 256), (75, 800))
-    """
-    dims = _full_shape(shape, "compute_fans")
-    if len(dims) == 0:
-        return 1, 1
-    if len(dims) == 1:
-        return dims[0], dims[0]
-    if len(dims) == 2:
-        return dims[0], dims[1]
-    receptive_field = int(np.prod(dims[:-2]))
-    return dims[-2] * receptive_field, dims[-1] * receptive_field
-
-
-def _full_shape(shape: Any, what: str) -> tuple:
-    dims = as_shape(list(shape) if isinstance(shape, np.ndarray) else shape)
-    if dims is None or None in dims:
-        raise InvalidArgumentError(f"{what}: the shape must be fully known, not {format_shape(dims)}.")
-    return dims
-
-
-def _float_dtype(dtype: Any, what: str) -> DType:
-    dtype = as_dtype(dtype)
-    if not dtype.is_floating:
-        raise InvalidArgumentError(f"{what}: expected a floating point dtype, got {dtype.name}.")
-    return dtype
-
-
-class Initializer:
-    """The base of initializers: ``init(shape, dtype=None, partition_info=None)`` returns the initial-value node.
-
-    ``dtype`` None takes the dtype the initializer was made with; ``partition_info`` (TensorFlow's partitioned
-    Variables) is accepted and must be None.
-    """
-
-    dtype: DType = float32
-
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
-        raise NotImplementedError(f"{type(self).__name__} does not say how it makes a value.")
-
-    def _dtype(self, dtype: Any, partition_info: Any) -> DType:
-        if partition_info is not None:
-            raise NotImplementedError(f"{type(self).__name__}: partitioned Variables are not supported.")
-        return self.dtype if dtype is None else as_dtype(dtype)
-
-    def get_config(self) -> dict:
-        """The arguments that make this initializer again: ``type(init).from_config(init.get_config())``."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Initializer":
-        """An initializer made from :meth:`get_config`'s dictionary."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
-
 
 class Zeros(Initializer):
     """Zeros (``tf.zeros_initializer()``, ``tf.initializers.zeros()``); the default of biases.
@@ -392,21 +325,6 @@ def lecun_normal(seed: int | None = None) -> VarianceScaling:
 def lecun_uniform(seed: int | None = None) -> VarianceScaling:
     """LeCun's uniform initializer: uniform in ``±√(3 / fan_in)`` (``tf.initializers.lecun_uniform``)."""
     return VarianceScaling(1.0, "fan_in", "uniform", seed)
-
-
-def call_initializer(initializer: Any, shape: tuple, dtype: Any) -> Any:
-    """Call an initializer as ``tf.get_variable`` does: a class is made first, and a function of ``(shape,
-    dtype)`` without ``partition_info`` is called without it."""
-    if isinstance(initializer, type):
-        initializer = initializer()
-    try:
-        parameters = inspect.signature(initializer).parameters
-    except (TypeError, ValueError):  # a callable without a signature to read: call it as TensorFlow does
-        parameters = {"partition_info": None}
-    takes_info = "partition_info" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    if takes_info:
-        return initializer(list(shape), dtype=dtype, partition_info=None)
-    return initializer(list(shape), dtype=dtype)
 
 
 # TensorFlow 1's names: tf.zeros_initializer() ... and tf.initializers.zeros() ...

@@ -5,6 +5,7 @@ one refused where it is asked for under another shape or dtype."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any, Iterator
 
 import numpy as np
@@ -34,7 +35,7 @@ def _check_shared(variable: Variable, full_name: str, dims: tuple | None, dtype:
 
 def _new_variable(graph: Graph, scope_name: str, name: str, full_name: str, dims: tuple | None, dtype: Any,
                   initializer: Any, from_value: bool, trainable: bool, validate_shape: bool) -> Variable:
-    from .initializers import GlorotUniform, Zeros, call_initializer
+    from .initializers import GlorotUniform, Zeros
 
     if from_value:
         if dims is not None:
@@ -82,3 +83,18 @@ def _absolute_name_scope(graph: Graph, scope: str) -> Iterator[None]:
         yield
     finally:
         stack[:] = saved
+
+
+def call_initializer(initializer: Any, shape: tuple, dtype: Any) -> Any:
+    """Call an initializer as ``tf.get_variable`` does: a class is made first, and a function of ``(shape,
+    dtype)`` without ``partition_info`` is called without it."""
+    if isinstance(initializer, type):
+        initializer = initializer()
+    try:
+        parameters = inspect.signature(initializer).parameters
+    except (TypeError, ValueError):  # a callable without a signature to read: call it as TensorFlow does
+        parameters = {"partition_info": None}
+    takes_info = "partition_info" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    if takes_info:
+        return initializer(list(shape), dtype=dtype, partition_info=None)
+    return initializer(list(shape), dtype=dtype)
