@@ -37,3 +37,26 @@ def default_session_for(node: Any, what: str, session: Any) -> Any:
     if node.graph is not session.graph:
         raise GraphMismatchError(f"Cannot {what} node {node.name!r}: the default session runs another graph.")
     return session
+
+
+class AsDefault:
+    """``session.as_default()``: the session is the default one inside the ``with`` block."""
+
+    def __init__(self, session: Any):
+        self.session = session
+
+    def __enter__(self) -> Any:
+        default_sessions.stack.append(self.session)
+        return self.session
+
+    def __exit__(self, *exc) -> None:
+        leave(self.session)
+
+
+def leave(session: Any) -> None:
+    """Take ``session`` off the default stack (its innermost place)."""
+    stack = default_sessions.stack
+    for k in range(len(stack) - 1, -1, -1):
+        if stack[k] is session:
+            del stack[k]
+            break
