@@ -251,3 +251,18 @@ def test_formulas_read_whole_numbers_as_integers_and_ones_as_one():
     assert ts.latex(1.0 - s) == r"1 - \frac{1}{1 + e^{- x}}"
     (ds,) = ts.gradients(s, [x])  # seeded with ones_like(s): x's shape is unknown
     assert "1 \\cdot" not in ts.latex(ds) and ts.formula(ds) == ts.formula(s) * (1 - ts.formula(s))
+
+
+def test_the_gradient_of_a_broadcast_reads_as_an_unbroadcast_in_plain_text():
+    """A bias's gradient sums the broadcast back: ts.pretty and ts.formula say so in words, not the internal op's name
+    or the axes it plans to sum."""
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(None, 3), name="x")
+    b = ts.Variable(np.zeros(3), name="b")
+    (db,) = ts.gradients(ts.reduce_sum(ts.square(x + b)), [b])
+    for text in (ts.pretty(db), str(ts.formula(db))):
+        assert text.startswith("unbroadcast(") and text.endswith(" to b)"), text
+        assert "sum_to" not in text and "plan" not in text, text
+    assert str(ts.formula(db)) == "unbroadcast(2*b + 2*x to b)"
+    value = ts.Session().run(db, {x: [[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]]})
+    np.testing.assert_allclose(value, 2 * np.array([1.0, 1.0, 4.0]))

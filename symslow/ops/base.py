@@ -57,10 +57,21 @@ class OpFunction(sympy.Function):
         return text if exp is None else rf"\left({text}\right)^{{{exp}}}"  # a power of it: (A B)^{2}
 
     def _sympystr(self, printer) -> str:
-        args = [printer._print(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.attrs.items()]
-        return f"{self.op.op_type}({', '.join(args)})"
+        args = [printer._print(a) for a in self.args]
+        text = self.op.print_text(args, **self.attrs)
+        if text is not None:
+            return text
+        shown = [f"{k}={v!r}" for k, v in self.attrs.items() if k not in self.op.internal_attrs]
+        return f"{self.op.op_type}({', '.join(args + shown)})"
 
     def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        forms = [printer._print(a) for a in self.args]
+        if all(form.height() == 1 for form in forms):  # one line each: the op's own text, if it has one
+            text = self.op.print_text([str(form) for form in forms], **self.attrs)
+            if text is not None:
+                return prettyForm(text, binding=prettyForm.FUNC)
         return pretty_call(printer, self.op.op_type, self.args)
 
 
@@ -200,12 +211,21 @@ class Operation(Node):
         name = cls.op_type.replace("_", r"\_")
         return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
 
+    # attributes of the op's SymPy function that say how it is computed, not what: left out of its text
+    internal_attrs: tuple[str, ...] = ("plan",)
+
+    @classmethod
+    def print_text(cls, args: list[str], **attrs) -> str | None:
+        """How a structural op reads in plain text (``ts.formula``, ``ts.pretty``), its arguments already printed;
+        None (the default): as a call of its name, ``reduce_sum(x, axis=(1,), ...)``."""
+        return None
+
     @classmethod
     def diagram_text(cls, printer, args: list[str], **attrs) -> str:
         """How a structural op reads in a diagram, its arguments already printed: ``name(a, b, axis=(1,))`` unless
         the op says better (``a @ b``, ``Σ(x)``). ``printer`` is the diagrams' formula printer: ``printer.escape``
         makes text safe for a label, ``printer.number`` writes a number short."""
-        shown = [f"{k}={printer.escape(v)}" for k, v in attrs.items() if k != "plan"]
+        shown = [f"{k}={printer.escape(v)}" for k, v in attrs.items() if k not in cls.internal_attrs]
         return f"{printer.escape(cls.op_type)}({', '.join(args + shown)})"
 
     # True: the inputs must have one dtype, as TensorFlow demands of arithmetic (float32 + float64 is an error)

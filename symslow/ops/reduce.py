@@ -205,8 +205,12 @@ class broadcast_like(Operation):
         return g
 
     @staticmethod
-    def diagram_text(printer, args, **attrs):
+    def print_text(args, **attrs):
         return f"broadcast({args[0]} to {args[1]})"
+
+    @classmethod
+    def diagram_text(cls, printer, args, **attrs):
+        return cls.print_text(args)
 
     def gradient(self, grad, index):
         if index == 1:
@@ -261,8 +265,12 @@ class sum_to_op(Operation):
         return rf"\operatorname{{unbroadcast}}\left({g}\right)"
 
     @staticmethod
-    def diagram_text(printer, args, **attrs):
+    def print_text(args, **attrs):
         return f"unbroadcast({args[0]} to {args[1]})"
+
+    @classmethod
+    def diagram_text(cls, printer, args, **attrs):
+        return cls.print_text(args)
 
     def formula_for_shapes(self, g_shape, like_shape):
         plan = broadcast_plan([g_shape, like_shape], 1)  # the gradient has the broadcast's full shape
