@@ -117,12 +117,12 @@ class ArrayCodePrinter(ArrayPrinterFixes):
     ``_numpycode``, ``_cupycode``, ``_jaxcode``): an op states its code once, for every backend.
     """
 
+    # whether a sum or maximum over one short axis of a named array is written out elementwise (see ArrayReduce)
+    unrolls_short_reductions = False
+
     def __init__(self, settings: dict | None = None):
         super().__init__(settings)
         self.printmethod = "_array_code"  # SymPy's NumPy printers set theirs when made, so ours is set after
-
-    # whether a sum or maximum over one short axis of a named array is written out elementwise (see ArrayReduce)
-    unrolls_short_reductions = False
 
     def module(self) -> str:
         """The array module itself (``numpy``, ``cupy``, ``jax.numpy``), for a function that takes it."""

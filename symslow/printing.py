@@ -77,13 +77,14 @@ class ArrayReduce(ArrayFunction):
     """``expr.sum(...)`` or ``expr.max(...)`` over ``axes`` of an operand of known ``shape``: a reduction the compiler
     writes itself, as an array method (one call, no Python wrapper around it).
 
-    For NumPy, a reduction over one short axis (at most :data:`UNROLLED_AXIS` long) of a named array is written out
-    as elementwise operations on its slices, ``numpy.add(numpy.add(x[:, 0:1], x[:, 1:2]), 0)``: NumPy's reduce
-    machinery costs several times an elementwise call on the small arrays of a tutorial's network (a softmax over
-    two classes), and the result is the same: NumPy's sum adds the elements in order to 0 (the final ``+ 0`` makes
-    a sum of negative zeros +0, as NumPy's is; it is left out where a fifth argument, true, says that the operand
-    holds no -0, as an exponential does not). (An axis of one element stays a reduction, which makes a new array
-    where a slice would be a view of the operand.)
+    Where the printer unrolls short reductions (NumPy's does: ``unrolls_short_reductions``), a reduction over one
+    short axis (at most :data:`UNROLLED_AXIS` long) of a named array is written out as elementwise operations on
+    its slices, ``numpy.add(numpy.add(x[:, 0:1], x[:, 1:2]), 0)``: NumPy's reduce machinery costs several times an
+    elementwise call on the small arrays of a tutorial's network (a softmax over two classes), and the result is the
+    same: NumPy's sum adds the elements in order to 0 (the final ``+ 0`` makes a sum of negative zeros +0, as
+    NumPy's is; it is left out where a fifth argument, true, says that the operand holds no -0, as an exponential
+    does not). (An axis of one element stays a reduction, which makes a new array where a slice would be a view of
+    the operand.)
     """
 
     method: str  # the array method: "sum" or "max"
