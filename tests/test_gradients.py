@@ -187,3 +187,35 @@ def test_the_gradient_through_a_bare_placeholder_and_float32_variables_builds_an
     w = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
     s = 1 / (1 + np.exp(-(x @ w)))
     np.testing.assert_allclose(session.run(dJ_dW, {X: x}), x.T @ (s * (1 - s)), rtol=1e-6)
+
+
+def _product_hessian(row):
+    """∂²Π/∂x_i∂x_j = the product of the elements other than i and j (0 on the diagonal), written out by hand."""
+    n = len(row)
+    hessian = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                hessian[i, j] = np.prod([row[k] for k in range(n) if k not in (i, j)])
+    return hessian
+
+
+@pytest.mark.parametrize("backend", ["numpy", "interpreter"])
+def test_the_hessian_of_a_product_is_right_where_elements_are_zero(backend):
+    """The gradient of reduce_prod is the product of the other elements; its own derivative must hold at zeros too
+    (one zero, two, three), not only its value."""
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(4,), name="x")
+    (hessian,) = ts.hessians(ts.reduce_prod(x), [x])
+    session = ts.Session(backend=backend)
+    for row in ([1.5, 2.0, -3.0, 0.5], [0.0, 2.0, -3.0, 0.5], [2.0, 0.0, 0.0, 4.0], [0.0, 0.0, 0.0, 7.0]):
+        np.testing.assert_allclose(session.run(hessian, {x: row}), _product_hessian(row), rtol=1e-12, atol=0)
+
+    ts.Graph().as_default()  # over one axis of a matrix: a block for each row, none across rows
+    X = ts.placeholder(ts.float64, shape=(2, 3), name="X")
+    (hessian,) = ts.hessians(ts.reduce_sum(ts.reduce_prod(X, axis=1)), [X])
+    value = np.array([[0.0, 2.0, 5.0], [3.0, 0.0, 0.0]])
+    expected = np.zeros((2, 3, 2, 3))
+    for r in range(2):
+        expected[r, :, r, :] = _product_hessian(value[r])
+    np.testing.assert_allclose(ts.Session(backend=backend).run(hessian, {X: value}), expected, rtol=1e-12, atol=0)

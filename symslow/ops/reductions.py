@@ -114,14 +114,22 @@ class reduce_prod(Reduction):
         return _latex_reduction(r"\prod", x, axis)
 
     def gradient(self, grad, index):
-        # Π of the others: p / x_i without zeros; with one zero only its own position; with two or more, none
+        # Π of the others, written so that its own derivatives are right too (hessians), where elements are zero:
+        # with p the product of the nonzero elements, no zero gives p / x_i; one zero, at z, gives p at z and
+        # x_z p / x_i elsewhere (x_z is 0, its derivative is not); two zeros give each of them the other's x times
+        # p; more give none.
         x = self.input_nodes[0]
         dtype = _float_dtype(x)
-        zero = cast(equal(x, 0.0), dtype)
-        nonzero = where(equal(x, 0.0), 1.0, x)
+        is_zero = equal(x, 0.0)
+        zero = cast(is_zero, dtype)
+        nonzero = where(is_zero, 1.0, x)
         product = reduce_prod(nonzero, axis=self.axis, keepdims=True)
         zeros = reduce_sum(zero, axis=self.axis, keepdims=True)
-        others = where(equal(zeros, 0.0), product / nonzero, where(equal(zeros, 1.0), zero * product, 0.0))
+        zero_values = reduce_sum(where(is_zero, x, 0.0), axis=self.axis, keepdims=True)  # 0, of derivative 1 at a zero
+        one_zero = where(is_zero, product, zero_values * product / nonzero)
+        two_zeros = where(is_zero, (zero_values - x) * product, 0.0)
+        others = where(equal(zeros, 0.0), product / nonzero,
+                       where(equal(zeros, 1.0), one_zero, where(equal(zeros, 2.0), two_zeros, 0.0)))
         return broadcast_like(grad, x, axis=None if self.keepdims else self.axis) * others
 
 
