@@ -36,6 +36,9 @@ class Backend:
             array itself rather than a copy.
         takes_host_arrays: whether the jit-wrapped step takes NumPy arrays and moves them itself (JAX's does, faster
             than a transfer of each before the call).
+        hoists_draws: whether random ops that read only their inputs' shapes (dropout's mask) are drawn before the
+            step and passed in with the feeds, so that a step with dropout is still one jitted computation (JAX's);
+            elsewhere they are called inside the step.
         extra: more names for the generated code's namespace (``dot_t`` for JAX).
     """
 
@@ -48,6 +51,7 @@ class Backend:
     array_type: type | None = None
     immutable: bool = False
     takes_host_arrays: bool = False
+    hoists_draws: bool = False
     extra: dict = field(default_factory=dict)
 
     def is_native(self, value: Any) -> bool:
@@ -115,6 +119,7 @@ def _jax_backend() -> Backend:
         array_type=array_type,
         immutable=True,
         takes_host_arrays=True,
+        hoists_draws=True,
         extra={"dot_t": dot_t},
     )
 

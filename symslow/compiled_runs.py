@@ -14,6 +14,7 @@ from .errors import InvalidArgumentError, SymslowError, describe
 from .feeds import _same, _typed, _unshared
 from .fetches import _Call
 from .graph import Node, format_shape
+from .ops.base import call_compute
 
 
 class CompiledRuns:
@@ -71,6 +72,8 @@ class CompiledRuns:
                     current = [stored.get(v) for v in variables]
                 if any(v is None for v in current):  # a Variable without a value: the general path gives it one
                     return general(fed)
+                if program.draws:
+                    feed_values = feed_values + self._drawn(program, to_device)
                 try:
                     outputs, new_values = function(feed_values, current, constants)
                 except Exception as error:
@@ -83,6 +86,13 @@ class CompiledRuns:
         # a run that assigns Variables reads, computes and commits while no other assigning run does
         guard = update_lock if program.updates else contextlib.nullcontext()
         return run
+
+    def _drawn(self, program, to_device: Callable | None = None) -> list:
+        """The random values the program takes with its feeds (``Backend.hoists_draws``), drawn from this session's
+        streams, as the step would have drawn them; moved by ``to_device`` where given."""
+        with self.random.active():
+            values = [call_compute(op, stand_ins) for op, stand_ins in program.draws]
+        return values if to_device is None else [to_device(v) for v in values]
 
     def _run_compiled(self, call: "_Call", feed_values: list, feeds: dict, numerics: bool = False) -> list:
         if call.program.updates:  # read, compute and commit while no other assigning run does
@@ -102,6 +112,8 @@ class CompiledRuns:
             except KeyError:  # first use: the initial values, cast and moved
                 current = [self._device_value(v) for v in program.variables]
                 first_use = True
+        if program.draws:  # drawn after the initial values, as a step drawing them itself would be
+            feed_values = feed_values + self._drawn(program, None if self._plain else self._backend.to_device)
         try:
             if program.user_ops:
                 with self.random.active():

@@ -73,7 +73,9 @@ class DataParallel:
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
         self.split = NamedSharding(self.mesh, PartitionSpec(AXIS))
         self.key = tuple(d.id for d in self.devices)  # programs are cached per device set
-        self.backend: Backend = replace(backend, to_device=self.replicate, to_host=self.to_host, jit=self.jit)
+        # random draws stay inside the step: a hoisted draw would have to be split over the devices as a feed is
+        self.backend: Backend = replace(backend, to_device=self.replicate, to_host=self.to_host, jit=self.jit,
+                                        hoists_draws=False)
 
     def jit(self, step: Callable) -> Callable:
         """The step as one XLA program whose new Variable values are replicated (the fetched values are laid out as

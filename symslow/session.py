@@ -167,8 +167,7 @@ class Session(CompiledRuns):
             place, cast = self._parallel.feed, self._cast
             feed_values = [place(p, cast(v)) for p, v in zip(call.program.placeholders, feed_values)]
         elif not self._plain:
-            to_device, cast = self._backend.to_device, self._cast
-            feed_values = [to_device(cast(v)) for v in feed_values]
+            feed_values = [self._backend.to_device(self._cast(v)) for v in feed_values]
         return self._run_compiled(call, feed_values, feeds, numerics)
 
     def _check_numerics(self, nodes: list[Node], feeds: dict) -> None:

@@ -413,6 +413,33 @@ def test_dropout_draws_the_same_mask_on_every_backend():
     np.testing.assert_array_equal(results[0], results[1])
 
 
+def test_a_jax_training_step_with_dropout_is_one_jitted_computation_drawing_numpys_masks():
+    """On JAX the mask is drawn before the step (it reads only x's shape) and passed in with the feeds, so the step
+    with it is still jitted; the masks are the ones the NumPy backend draws from the same seeds, run after run."""
+    pytest.importorskip("jax")
+    runs = {}
+    for backend in ("numpy", "jax"):
+        graph = tf.Graph()
+        graph.as_default()
+        tf.set_random_seed(7)
+        x = tf.placeholder(tf.float32, [None, 12], name="x")
+        W = tf.Variable(np.linspace(-1, 1, 36, dtype=np.float32).reshape(12, 3))
+        h = tf.nn.dropout(tf.nn.relu(tf.matmul(x, W)), keep_prob=0.5, seed=3)
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(h))
+        session = tf.Session(backend=backend)
+        session.run(tf.global_variables_initializer())
+        feed = {x: np.linspace(0, 2, 48, dtype=np.float32).reshape(4, 12)}
+        runs[backend] = [session.run([h, train], feed)[0] for _ in range(3)] + [session.run(W)]
+        if backend == "jax":
+            (step,) = [p for p in graph.compile_cache.values() if p.draws]
+            assert not step.user_ops and "call_compute" not in step.source
+            assert "drawn before the step" in session.source([h, train], feed)
+    assert not np.array_equal(runs["numpy"][0] != 0, runs["numpy"][1] != 0)  # a fresh mask on every run
+    for numpy_value, jax_value in zip(runs["numpy"], runs["jax"]):
+        np.testing.assert_array_equal(numpy_value != 0, jax_value != 0)
+        np.testing.assert_allclose(jax_value, numpy_value, rtol=1e-5, atol=1e-6)  # XLA rounds float32 its own way
+
+
 @pytest.mark.parametrize("backend", WITH_INTERPRETER)
 def test_dropout_gradient_uses_the_mask_of_the_same_run(backend):
     tf.Graph().as_default()

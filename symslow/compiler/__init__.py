@@ -41,8 +41,10 @@ from __future__ import annotations
 import itertools
 import linecache
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 from ..backends import Backend
 from ..graph import Node, needs_feed_error, topological_order
@@ -76,6 +78,8 @@ class Program:
     fetches_only_groups: bool = False  # every fetch is a group (a training op): the run returns only Nones
     fresh_updates: bool = False  # every new value is computed by arithmetic, so it is a new array, no one's view
     user_ops: bool = False  # the program calls ops defined by compute() (random ops among them)
+    # random ops drawn before each call, with stand-ins of their inputs' shapes: their values follow the fed values
+    draws: list = field(default_factory=list)
     initial_nodes: bool = False  # a Variable it reads is initialised by running a node (a random op)
     filename: str = ""  # the name its source has in tracebacks (and in linecache while the program lives)
 
@@ -120,7 +124,8 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
     lines = _live(_reuse_lines(writer.lines), results)
     needed = set().union(*(line.names for line in lines), *(r.names for r in results))
     constant_values = [(name, value, note) for name, value, note in writer.constants if name in needed]
-    source = _print_source(lines, writer, placeholders, variables, constant_values, fetches, updates, backend)
+    source = _print_source(lines, writer, placeholders + writer.draws, variables, constant_values, fetches, updates,
+                           backend)
     filename = f"<symslow-compiled-{next(_counter)}>"
     namespace = backend.namespace()
     namespace["user_ops"] = writer.user_ops
@@ -139,8 +144,14 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
         fetches_only_groups=all(isinstance(n, group) for n in fetches),
         fresh_updates=all(writer.full(u).fresh for u in updates),
         user_ops=bool(writer.user_ops),
+        draws=[(op, [_stand_in(known[id(i)], i.dtype) for i in op.input_nodes]) for op in writer.draws],
         initial_nodes=any(v.initial_node is not None for v in variables),
         filename=filename,
     )
     weakref.finalize(program, linecache.cache.pop, filename, None)  # an evicted program leaves nothing behind
     return program
+
+
+def _stand_in(shape: tuple, dtype: Any) -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` that takes no memory, for a draw that reads only its input's shape."""
+    return np.broadcast_to(np.zeros((), dtype=dtype or np.float64), shape)

@@ -69,7 +69,8 @@ def _print_source(lines: list[_Line], writer: _Writer, placeholders, variables, 
         if nodes:
             body.append(f"    {', '.join(writer.code[id(n)].text for n in nodes)}, = {argument}")
             for n in nodes:
-                body.append(f"    # {writer.code[id(n)].text}: {_comment(n)}")
+                drawn = ", drawn before the step" if any(n is d for d in writer.draws) else ""
+                body.append(f"    # {writer.code[id(n)].text}: {_comment(n)}{drawn}")
 
     unpack(placeholders, "feeds")
     unpack(variables, "variables")

@@ -44,6 +44,7 @@ class _Writer:
         self.lines: list[_Line] = []
         self.constants: list[tuple[str, np.ndarray, str]] = []  # (name, value, comment) of the `constants` argument
         self.user_ops: list[Operation] = []
+        self.draws: list[Operation] = []  # random ops drawn before the step (Backend.hoists_draws)
         self._names = itertools.count()
         self._pieces = itertools.count()
 
@@ -58,6 +59,10 @@ class _Writer:
             return
         if isinstance(node, group):
             self.lines.append(_Line(node, None, None, frozenset()))
+            return
+        if self.drawn_before(node):  # a random draw of known shape: made before the step, passed in with the feeds
+            self.draws.append(node)
+            self.code[key], self.lazy[key] = _name(self.new_name(), fresh=True), known.get(key)
             return
         if not _printable(node):  # a user op (compute() only): called back, with its inputs' full values
             self.user_ops.append(node)
@@ -92,6 +97,12 @@ class _Writer:
         else:
             lazy = known.get(key)
         self.code[key], self.lazy[key] = code, lazy
+
+    def drawn_before(self, node: Node) -> bool:
+        """Whether ``node`` is a random op this backend draws before the step: one that reads only its inputs'
+        shapes, all known when compiling."""
+        return (self.backend.hoists_draws and getattr(node, "shape_only", False) and id(node) in self.known
+                and all(id(i) in self.known for i in node.input_nodes))
 
     def render(self, node: Operation, expr: sympy.Expr, symbols: list, elementwise: bool) -> Code:
         """The node's formula printed with its inputs' code in place of their symbols."""

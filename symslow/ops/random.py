@@ -84,6 +84,10 @@ class RandomStreams:
 class RandomOp(Operation):
     """An op drawing random values of a fixed shape and dtype; subclasses say how in :meth:`draw`."""
 
+    # the draw reads its inputs' shapes alone, not their values (dropout's mask): once the shapes are known, a
+    # compiled step may draw it before it starts (see Backend.hoists_draws)
+    shape_only = True
+
     def __init__(self, shape: Any, dtype: Any, seed: int | None, name: str | None, inputs=()):
         self.static_shape = as_shape(shape) if shape is not None else None
         if self.static_shape is not None and None in self.static_shape:
@@ -222,6 +226,7 @@ class random_shuffle(RandomOp):
 
     op_type = "RandomShuffle"
     default_name = "random_shuffle"
+    shape_only = False  # it reorders the values themselves
 
     def __init__(self, value, seed=None, name=None):
         from ..leaves import as_node
