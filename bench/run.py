@@ -642,8 +642,7 @@ def _jax_cnn(w: ConvWorkload) -> Implementation:
     start = time.perf_counter()
     step()
     jax.block_until_ready(state["params"])
-    label = "hand-written JAX" + (" fed NumPy" if feeding == "numpy" else "")
-    return Implementation(label, step, lambda: jax.block_until_ready(state["params"]), loss_and_grads,
+    return Implementation("hand-written JAX", step, lambda: jax.block_until_ready(state["params"]), loss_and_grads,
                           lambda: [np.asarray(p) for p in state["params"]], time.perf_counter() - start,
                           set_keep_prob)
 
