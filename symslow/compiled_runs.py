@@ -113,7 +113,7 @@ class CompiledRuns:
                 current = [self._device_value(v) for v in program.variables]
                 first_use = True
         if program.draws:  # drawn after the initial values, as a step drawing them itself would be
-            feed_values = feed_values + self._drawn(program, None if self._plain else self._backend.to_device)
+            feed_values = feed_values + self._drawn(program, self._backend.to_device)
         try:
             if program.user_ops:
                 with self.random.active():

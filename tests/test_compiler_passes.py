@@ -94,3 +94,19 @@ def test_code_is_parenthesised_where_its_place_needs_it():
     assert _fill("__a0__ * __a1__", {0: code("a"), 1: code("-b")}) == "a * (-b)"
     assert _fill("__a0__ ** 2", {0: code("-a")}) == "(-a) ** 2"
     assert _fill("__a0__.T", {0: code("a @ b")}) == "(a @ b).T"
+
+
+def test_a_random_op_that_reads_only_shapes_is_drawn_before_the_step_where_the_backend_hoists_draws():
+    ts.Graph().as_default()
+    x = ts.placeholder(ts.float64, shape=(4, 3))
+    mask = ts.nn.dropout(ts.exp(x), keep_prob=0.5).input_nodes[1]  # floor(keep + u): u reads exp(x)'s shape alone
+    (draw,) = [n for n in topological_order([mask]) if n.op_type == "RandomUniform"]
+    _, _, kept = _schedule_of([mask])
+    assert id(draw) not in kept.draws and kept.reads[id(draw)] == list(draw.input_nodes)
+    order = topological_order([mask])
+    hoisted = schedule(order, [mask], known_shapes(order, {}), hoists_draws=True)
+    assert hoisted.draws == {id(draw)} and hoisted.reads[id(draw)] == []
+    assert id(draw.input_nodes[0]) not in hoisted.live  # exp(x) only lent its shape: not computed
+    shuffled = ts.random_shuffle(x)  # reads the values it reorders: never drawn before
+    order = topological_order([shuffled])
+    assert schedule(order, [shuffled], known_shapes(order, {}), hoists_draws=True).draws == set()

@@ -97,10 +97,10 @@ def compile_program(fetches: Sequence[Node], fed: Sequence[Placeholder], backend
             raise needs_feed_error(node, fetches)
     updates = check_one_assignment_each(order)
     known = known_shapes(order, shapes or {})
-    plan = schedule(order, [*fetches, *updates], known)
+    plan = schedule(order, [*fetches, *updates], known, backend.hoists_draws)
     targets = {id(n) for n in fetches if not isinstance(n, group)} | {id(n) for n in updates}
 
-    writer = _Writer(backend, known, plan.formulas)
+    writer = _Writer(backend, known, plan.formulas, plan.draws)
     placeholders = sorted((n for n in order if isinstance(n, Placeholder)), key=lambda n: n.id)
     variables = [n for n in order if isinstance(n, Variable)]
     constants = [n for n in order if isinstance(n, Constant) and n.scalar() is None]

@@ -75,11 +75,13 @@ class Schedule:
     live: set  # ids of the nodes the results need
     uses: Counter  # node id -> how many live nodes read it
     opaque_consumer: set  # ids of the nodes read by an op the compiler calls back (compute() only)
+    draws: set  # ids of the random ops drawn before the step (see Backend.hoists_draws): they read no value
 
 
-def schedule(order: Sequence[Node], results: Sequence[Node], known: dict) -> Schedule:
+def schedule(order: Sequence[Node], results: Sequence[Node], known: dict, hoists_draws: bool = False) -> Schedule:
     """The schedule of the nodes ``order`` (each after its inputs) for ``results``: an input that only lends its
-    shape, once shapes are known, is not computed for its reader.
+    shape, once shapes are known, is not computed for its reader. With ``hoists_draws``, a random op that reads only
+    its inputs' shapes, all known, is drawn before the step and reads nothing in it.
 
     Example:
         >>> import symslow as ts
@@ -92,7 +94,8 @@ def schedule(order: Sequence[Node], results: Sequence[Node], known: dict) -> Sch
         ['fill_like']
     """
     formulas: dict[int, tuple] = {}
-    reads = {id(node): _reads(node, known, formulas) for node in order}
+    draws = {id(n) for n in order if hoists_draws and _drawn_before(n, known)}
+    reads = {id(node): [] if id(node) in draws else _reads(node, known, formulas) for node in order}
     live = {id(n) for n in results}
     for node in reversed(order):
         if id(node) in live:
@@ -105,7 +108,13 @@ def schedule(order: Sequence[Node], results: Sequence[Node], known: dict) -> Sch
                 uses[id(input_node)] += 1
                 if not _printable(node):
                     opaque_consumer.add(id(input_node))
-    return Schedule(formulas, reads, live, uses, opaque_consumer)
+    return Schedule(formulas, reads, live, uses, opaque_consumer, draws)
+
+
+def _drawn_before(node: Node, known: dict) -> bool:
+    """A random op that reads only its inputs' shapes (``shape_only``), of known shape, from inputs of known shapes."""
+    return (getattr(node, "shape_only", False) and id(node) in known
+            and all(id(i) in known for i in node.input_nodes))
 
 
 def known_shapes(order: Sequence[Node], fed_shapes: Mapping[Placeholder, tuple]) -> dict[int, tuple]:

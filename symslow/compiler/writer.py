@@ -35,8 +35,8 @@ MAX_FUSED_LENGTH = 320
 class _Writer:
     """The code of every node, and the lines written so far, while one program is compiled."""
 
-    def __init__(self, backend: Backend, known: dict, formulas: dict):
-        self.backend, self.known, self.formulas = backend, known, formulas
+    def __init__(self, backend: Backend, known: dict, formulas: dict, drawn: set = frozenset()):
+        self.backend, self.known, self.formulas, self.drawn = backend, known, formulas, drawn
         self.printer = backend.code_printer()
         self.code: dict[int, Code] = {}
         self.lazy: dict[int, tuple | None] = {}  # the shape a node's code evaluates to, where known (see _lazy)
@@ -60,7 +60,7 @@ class _Writer:
         if isinstance(node, group):
             self.lines.append(_Line(node, None, None, frozenset()))
             return
-        if self.drawn_before(node):  # a random draw of known shape: made before the step, passed in with the feeds
+        if key in self.drawn:  # a random draw of known shape: made before the step, passed in with the feeds
             self.draws.append(node)
             self.code[key], self.lazy[key] = _name(self.new_name(), fresh=True), known.get(key)
             return
@@ -97,12 +97,6 @@ class _Writer:
         else:
             lazy = known.get(key)
         self.code[key], self.lazy[key] = code, lazy
-
-    def drawn_before(self, node: Node) -> bool:
-        """Whether ``node`` is a random op this backend draws before the step: one that reads only its inputs'
-        shapes, all known when compiling."""
-        return (self.backend.hoists_draws and getattr(node, "shape_only", False) and id(node) in self.known
-                and all(id(i) in self.known for i in node.input_nodes))
 
     def render(self, node: Operation, expr: sympy.Expr, symbols: list, elementwise: bool) -> Code:
         """The node's formula printed with its inputs' code in place of their symbols."""

@@ -224,7 +224,11 @@ class Operation(Node):
     def diagram_text(cls, printer, args: list[str], **attrs) -> str:
         """How a structural op reads in a diagram, its arguments already printed: ``name(a, b, axis=(1,))`` unless
         the op says better (``a @ b``, ``Σ(x)``). ``printer`` is the diagrams' formula printer: ``printer.escape``
-        makes text safe for a label, ``printer.number`` writes a number short."""
+        makes text safe for a label, ``printer.number`` writes a number short. An op with a plain text
+        (:meth:`print_text`) reads so in diagrams too."""
+        text = cls.print_text(args, **attrs)
+        if text is not None:
+            return text
         shown = [f"{k}={printer.escape(v)}" for k, v in attrs.items() if k not in cls.internal_attrs]
         return f"{printer.escape(cls.op_type)}({', '.join(args + shown)})"
 

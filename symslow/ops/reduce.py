@@ -208,10 +208,6 @@ class broadcast_like(Operation):
     def print_text(args, **attrs):
         return f"broadcast({args[0]} to {args[1]})"
 
-    @classmethod
-    def diagram_text(cls, printer, args, **attrs):
-        return cls.print_text(args)
-
     def gradient(self, grad, index):
         if index == 1:
             return None  # only the shape of `like` is used
@@ -267,10 +263,6 @@ class sum_to_op(Operation):
     @staticmethod
     def print_text(args, **attrs):
         return f"unbroadcast({args[0]} to {args[1]})"
-
-    @classmethod
-    def diagram_text(cls, printer, args, **attrs):
-        return cls.print_text(args)
 
     def formula_for_shapes(self, g_shape, like_shape):
         plan = broadcast_plan([g_shape, like_shape], 1)  # the gradient has the broadcast's full shape
