@@ -79,7 +79,12 @@ class Backend:
         return printer.doprint(expr)
 
     def code_printer(self) -> ArrayCodePrinter:
-        """A printer of this backend's code, as the compiler prints with it."""
+        """A printer of this backend's code, as the compiler prints with it.
+
+        Example:
+            >>> get_backend("numpy").code_printer().cast("v0", "float32")
+            "numpy.asarray(v0, dtype='float32')"
+        """
         # order="none": terms in SymPy's own order; sorting them costs more than the rest of printing
         return self.printer({"fully_qualified_modules": True, "strict": True, "order": "none"})
 
@@ -180,6 +185,12 @@ def register_backend(name: str, make: Callable[[], Backend]) -> None:
 
 
 def unknown_backend_error(name: str) -> ValueError:
+    """The error for a backend name that is not registered, listing those that are.
+
+    Example:
+        >>> print(unknown_backend_error("numpyy"))
+        Unknown backend 'numpyy': choose one of 'numpy', 'jax', 'cupy', 'interpreter'.
+    """
     return ValueError(f"Unknown backend {name!r}: choose one of {', '.join(map(repr, session_backends()))}.")
 
 

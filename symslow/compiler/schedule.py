@@ -118,7 +118,18 @@ def _drawn_before(node: Node, known: dict) -> bool:
 
 
 def known_shapes(order: Sequence[Node], fed_shapes: Mapping[Placeholder, tuple]) -> dict[int, tuple]:
-    """The full shape of every node whose shape the static shapes and the fed shapes decide."""
+    """The full shape of every node whose shape the static shapes and the fed shapes decide.
+
+    Example:
+        >>> import symslow as ts
+        >>> from symslow.graph import topological_order
+        >>> _ = ts.Graph().as_default()
+        >>> x = ts.placeholder(ts.float64, shape=(None, 3))
+        >>> y = ts.reduce_sum(x, axis=1)
+        >>> known = known_shapes(topological_order([y]), {x: (5, 3)})
+        >>> known[id(y)]
+        (5,)
+    """
     known: dict[int, tuple] = {}
     for node in order:
         shape = node.shape

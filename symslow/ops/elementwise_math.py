@@ -18,7 +18,15 @@ from .reduce import fill_like
 
 def zero_gradient(op: ElementwiseOp, grad, index: int):
     """The gradient of a function that is flat wherever it has a derivative (``sign``, ``floor``, ``ceil``): zeros
-    of the input's shape, where ``sympy.diff`` would give Dirac deltas at the jumps."""
+    of the input's shape, where ``sympy.diff`` would give Dirac deltas at the jumps.
+
+    Example:
+        >>> import symslow as tf
+        >>> _ = tf.Graph().as_default()
+        >>> x = tf.constant([-1.5, 0.5, 2.0])
+        >>> tf.Session().run(tf.gradients(tf.reduce_sum(tf.floor(x)), [x])[0])
+        array([0., 0., 0.], dtype=float32)
+    """
     return fill_like(op.input_nodes[0], 0.0, name="zeros_like")
 
 
