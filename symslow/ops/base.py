@@ -211,8 +211,7 @@ class Operation(Node):
         name = cls.op_type.replace("_", r"\_")
         return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
 
-    # attributes of the op's SymPy function that say how it is computed, not what: left out of its text
-    internal_attrs: tuple[str, ...] = ("plan",)
+    internal_attrs: tuple[str, ...] = ("plan",)  # attributes saying how it is computed, not what: not in its text
 
     @classmethod
     def print_text(cls, args: list[str], **attrs) -> str | None:
@@ -222,15 +221,12 @@ class Operation(Node):
 
     @classmethod
     def diagram_text(cls, printer, args: list[str], **attrs) -> str:
-        """How a structural op reads in a diagram, its arguments already printed: ``name(a, b, axis=(1,))`` unless
-        the op says better (``a @ b``, ``Σ(x)``). ``printer`` is the diagrams' formula printer: ``printer.escape``
-        makes text safe for a label, ``printer.number`` writes a number short. An op with a plain text
-        (:meth:`print_text`) reads so in diagrams too."""
-        text = cls.print_text(args, **attrs)
-        if text is not None:
-            return text
+        """How a structural op reads in a diagram, its arguments already printed: its :meth:`print_text`, else
+        ``name(a, b, axis=(1,))``, unless the op says better (``a @ b``, ``Σ(x)``). ``printer`` is the diagrams'
+        formula printer: ``printer.escape`` makes text safe for a label, ``printer.number`` writes a number short."""
         shown = [f"{k}={printer.escape(v)}" for k, v in attrs.items() if k not in cls.internal_attrs]
-        return f"{printer.escape(cls.op_type)}({', '.join(args + shown)})"
+        text = cls.print_text(args, **attrs)
+        return text if text is not None else f"{printer.escape(cls.op_type)}({', '.join(args + shown)})"
 
     # True: the inputs must have one dtype, as TensorFlow demands of arithmetic (float32 + float64 is an error)
     same_dtype_inputs = False
